@@ -1,0 +1,68 @@
+"""Walks the pivot ONNX graph in order and runs one emitter per node, collecting every failure."""
+
+from __future__ import annotations
+
+import onnx_ir as ir
+
+from backends.tfjs_graph.graph import TfGraph
+from backends.tfjs_graph.registry import TFJS, EmitCtx, static_shape, tf_dtype
+from pivot.errors import EmitError, Int64RangeError, Unsupported, UnsupportedOpsError
+
+_FAILED = "__unconverted__"
+
+
+def default_opset(model: ir.Model) -> int:
+    """The opset of the default ONNX domain."""
+    return model.opset_imports.get("", model.opset_imports.get("ai.onnx", 1))
+
+
+def emit_graph(model: ir.Model) -> TfGraph:
+    """Emit a TfGraph for ``model``; raises ``UnsupportedOpsError`` listing every failing node."""
+    graph = TfGraph()
+    env: dict[ir.Value, str] = {}
+    failures: dict[tuple[str, str, str], list[str]] = {}
+    hints: dict[tuple[str, str, str], str] = {}
+    for inp in model.graph.inputs:
+        if inp.is_initializer():
+            continue
+        try:
+            env[inp] = graph.placeholder(inp.name or "input", tf_dtype(inp.dtype), static_shape(inp))
+        except EmitError as e:
+            failures.setdefault(("(graph input)", e.reason, e.detail), []).append(inp.name or "?")
+    opset = default_opset(model)
+    for node in model.graph:
+        _emit_node(graph, node, env, opset, failures, hints)
+    for out in model.graph.outputs:
+        ref = env.get(out, _FAILED)
+        if ref != _FAILED:
+            graph.output(out.name or "output", ref, tf_dtype(out.dtype), static_shape(out))
+    if failures:
+        raise UnsupportedOpsError(
+            Unsupported(op, reason, tuple(nodes), detail, hints.get((op, reason, detail), ""))  # type: ignore[arg-type]
+            for (op, reason, detail), nodes in failures.items())
+    graph.remove_unused()
+    return graph
+
+
+def _emit_node(graph: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: int,
+               failures: dict[tuple[str, str, str], list[str]], hints: dict[tuple[str, str, str], str]) -> None:
+    op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+    rule = TFJS.lookup(op, opset) if node.domain in ("", "ai.onnx") else None
+    ctx = EmitCtx(graph, node, env, opset)
+    try:
+        if rule is None:
+            raise EmitError("no_rule", f"no TensorFlow.js rule for {op} (opset {opset})",
+                            "replace the op in the source model or open an issue with a sample model")
+        if any(v is not None and env.get(v) == _FAILED for v in node.inputs):
+            return  # an upstream failure is already reported
+        rule.fn(ctx)
+    except EmitError as e:
+        key = (op, e.reason, e.detail)
+        failures.setdefault(key, []).append(ctx.name)
+        hints[key] = e.hint
+    except Int64RangeError as e:
+        key = (op, "dtype", str(e))
+        failures.setdefault(key, []).append(ctx.name)
+        hints[key] = "the constant must fit into int32: TensorFlow.js has no int64"
+    for out in node.outputs:
+        env.setdefault(out, _FAILED)

@@ -1,0 +1,3 @@
+"""Emitters for activation ops."""
+
+from __future__ import annotations

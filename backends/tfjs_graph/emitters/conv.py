@@ -1,0 +1,3 @@
+"""Emitters for conv ops."""
+
+from __future__ import annotations

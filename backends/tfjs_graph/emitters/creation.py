@@ -1,0 +1,3 @@
+"""Emitters for creation ops."""
+
+from __future__ import annotations

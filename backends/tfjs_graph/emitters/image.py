@@ -1,0 +1,3 @@
+"""Emitters for image ops."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Emitters for matmul ops."""
+
+from __future__ import annotations

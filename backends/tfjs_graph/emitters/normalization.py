@@ -1,0 +1,3 @@
+"""Emitters for normalization ops."""
+
+from __future__ import annotations

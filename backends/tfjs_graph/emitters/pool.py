@@ -1,0 +1,3 @@
+"""Emitters for pool ops."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Emitters for reduce ops."""
+
+from __future__ import annotations

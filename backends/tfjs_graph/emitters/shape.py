@@ -1,0 +1,3 @@
+"""Emitters for shape ops."""
+
+from __future__ import annotations

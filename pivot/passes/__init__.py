@@ -1,0 +1,44 @@
+"""The pivot pipeline: the only place where the order of the ONNX passes is written down."""
+
+from __future__ import annotations
+
+import onnx_ir as ir
+from onnx_ir.passes import common
+
+from pivot.passes.cleanup import DropoutToIdentityPass
+from pivot.passes.fold import FoldConstantsPass
+from pivot.passes.fold_bn import FoldBatchNormPass
+from pivot.passes.normalize import TARGET_OPSET, normalize_opset
+
+__all__ = ["TARGET_OPSET", "default_pipeline", "optimize"]
+
+
+def default_pipeline() -> ir.passes.PassBase:
+    """Infer shapes, fold constants and batch norms, remove dead nodes, sort."""
+    simplify = ir.passes.PassManager(
+        [
+            FoldConstantsPass(),
+            DropoutToIdentityPass(),
+            common.IdentityEliminationPass(),
+            FoldBatchNormPass(),
+            common.RemoveUnusedNodesPass(),
+            common.ShapeInferencePass(),
+        ],
+        steps=8,
+        early_stop=True,
+    )
+    return ir.passes.Sequential(
+        common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
+        common.ShapeInferencePass(),
+        simplify,
+        common.RemoveUnusedNodesPass(),
+        common.TopologicalSortPass(),
+        common.NameFixPass(),
+        common.CheckerPass(),
+    )
+
+
+def optimize(model: ir.Model, target_opset: int = TARGET_OPSET) -> ir.Model:
+    """Normalize the opset, then run the default pipeline; returns the optimized pivot model."""
+    common.RemoveInitializersFromInputsPass()(model)
+    return default_pipeline()(normalize_opset(model, target_opset)).model

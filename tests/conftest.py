@@ -1,0 +1,27 @@
+"""Shared fixtures: one TensorFlow.js worker per test session, seeded random generators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from backends.tfjs_runtime import TfjsRuntime
+from pivot.errors import RuntimeUnavailableError
+
+
+@pytest.fixture(scope="session")
+def tfjs() -> Iterator[TfjsRuntime]:
+    """A persistent Node worker; tests that need it fail loudly in CI when it is missing."""
+    try:
+        runtime = TfjsRuntime()
+    except RuntimeUnavailableError as e:
+        pytest.skip(str(e))
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
