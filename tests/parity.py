@@ -66,6 +66,7 @@ def emitted_ops(src: Path) -> set[str]:
 
 def check_declared(src: Path, key: str) -> None:
     """The emitted ops must be declared by the rule under test and known to tfjs."""
+    load_rules()
     rule = TFJS.lookup(key, 21)
     assert rule is not None, f"no emitter registered for {key}"
     undeclared = emitted_ops(src) - rule.produces - _SCAFFOLD
