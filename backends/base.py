@@ -9,8 +9,6 @@ from typing import Any, Protocol
 import onnx_ir as ir
 
 
-
-
 @dataclass(frozen=True)
 class BackendOptions:
     """Target-side options; each backend reads the ones that concern it."""

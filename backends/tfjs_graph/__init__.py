@@ -16,7 +16,7 @@ from backends.tfjs_graph.passes import default_pipeline
 from backends.tfjs_graph.weights import encode, write_group
 from pivot.version import CONVERTED_BY
 
-__all__ = ["GraphModelBackend", "build_graph"]
+__all__ = ["GraphModelBackend", "build_graph", "write_graph"]
 
 
 def build_graph(model: ir.Model) -> TfGraph:
@@ -34,11 +34,15 @@ class GraphModelBackend:
     description = "TensorFlow.js graph model (model.json + weight shards)"
 
     def write(self, model: ir.Model, out_dir: Path, options: BackendOptions) -> WriteResult:
-        graph = build_graph(model)
-        weights = (encode(n.name, graph.consts[n.name]) for n in graph.nodes if n.op == "Const")
-        group = write_group(out_dir, weights, options.shard_bytes)
-        doc = model_json(graph, [group], generated_by=options.generated_by, converted_by=CONVERTED_BY,
-                         metadata=options.metadata or None)
-        (out_dir / "model.json").write_text(dumps(doc))
-        ops = Counter(n.op for n in graph.nodes if n.op not in ("Const", "Placeholder"))
-        return WriteResult(("model.json", *group["paths"]), {"ops": dict(sorted(ops.items()))})
+        return write_graph(build_graph(model), out_dir, options)
+
+
+def write_graph(graph: TfGraph, out_dir: Path, options: BackendOptions) -> WriteResult:
+    """Write ``model.json`` and the weight shards of an emitted graph into ``out_dir``."""
+    weights = (encode(n.name, graph.consts[n.name]) for n in graph.nodes if n.op == "Const")
+    group = write_group(out_dir, weights, options.shard_bytes)
+    doc = model_json(graph, [group], generated_by=options.generated_by, converted_by=CONVERTED_BY,
+                     metadata=options.metadata or None)
+    (out_dir / "model.json").write_text(dumps(doc))
+    ops = Counter(n.op for n in graph.nodes if n.op not in ("Const", "Placeholder"))
+    return WriteResult(("model.json", *group["paths"]), {"ops": dict(sorted(ops.items()))})

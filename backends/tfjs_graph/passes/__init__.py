@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backends.tfjs_graph.graph import TfGraph
+from backends.tfjs_graph.passes.fuse import fuse
+from backends.tfjs_graph.passes.layout import channels_last
 
 GraphPass = Callable[[TfGraph], None]
 
 
 def default_pipeline() -> Callable[[TfGraph], None]:
     """Layout (channels-last, transpose cancellation), then fusion, then dead-node removal."""
-    passes: list[GraphPass] = [TfGraph.remove_unused]
+    passes: list[GraphPass] = [channels_last, fuse, TfGraph.remove_unused]
 
     def run(graph: TfGraph) -> None:
         for p in passes:
