@@ -76,3 +76,12 @@ def reattach_initializers(model: ir.Model, source: ir.Model) -> ir.Model:
     model.graph.inputs.clear()
     model.graph.inputs.extend(keep)
     return model
+
+
+def replace_value(old: ir.Value, new: ir.Value) -> None:
+    """Redirect every use of ``old`` to ``new``; a graph output keeps its user-facing name."""
+    if old.is_graph_output():
+        name = old.name
+        old.name = f"{name}__replaced"
+        new.name = name
+    old.replace_all_uses_with(new, replace_graph_outputs=True)

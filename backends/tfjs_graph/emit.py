@@ -49,13 +49,13 @@ def _emit_node(graph: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: i
     op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
     rule = TFJS.lookup(op, opset) if node.domain in ("", "ai.onnx") else None
     ctx = EmitCtx(graph, node, env, opset)
+    upstream_failed = any(v is not None and env.get(v) == _FAILED for v in node.inputs)
     try:
         if rule is None:
             raise EmitError("no_rule", f"no TensorFlow.js rule for {op} (opset {opset})",
                             "replace the op in the source model or open an issue with a sample model")
-        if any(v is not None and env.get(v) == _FAILED for v in node.inputs):
-            return  # an upstream failure is already reported
-        rule.fn(ctx)
+        if not upstream_failed:  # else the upstream failure is already reported
+            rule.fn(ctx)
     except EmitError as e:
         key = (op, e.reason, e.detail)
         failures.setdefault(key, []).append(ctx.name)

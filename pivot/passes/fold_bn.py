@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from pivot import ir as pir
+
 
 def _consts(node: ir.Node, first: int) -> list[np.ndarray] | None:
     values = []
@@ -77,7 +79,7 @@ def _fold(graph: ir.Graph, conv: ir.Node, bn: ir.Node) -> None:
     else:
         conv.resize_inputs(3)
         conv.replace_input_with(2, b_new)
-    bn.outputs[0].replace_all_uses_with(conv.outputs[0], replace_graph_outputs=True)
+    pir.replace_value(bn.outputs[0], conv.outputs[0])
     graph.remove(bn, safe=True)
 
 
