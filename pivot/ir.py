@@ -47,7 +47,7 @@ def call_light(model: ir.Model, func: Callable[[onnx.ModelProto], R]) -> R:
     n_inputs = len(model.graph.inputs)
     for v in big:
         if v.shape is None:
-            v.shape = ir.Shape(v.const_value.shape)  # type: ignore[union-attr]
+            v.shape = ir.Shape(list(v.const_value.shape))  # type: ignore[union-attr, arg-type]
         if v.dtype is None:
             v.dtype = v.const_value.dtype  # type: ignore[union-attr]
         model.graph.initializers.pop(v.name)  # type: ignore[arg-type]

@@ -84,7 +84,8 @@ class EmitCtx:
             arr = self.const(i)
             if arr is None:
                 raise EmitError("no_rule", f"input {v.name} is not available")
-            self._env[v] = self.graph.const(to_tfjs_array(arr, v.name), name=v.name)
+            name = v.name or f"{self.name}/input{i}"
+            self._env[v] = self.graph.const(to_tfjs_array(arr, name), name=name)
         return self._env[v]
 
     def inputs(self) -> list[str]:

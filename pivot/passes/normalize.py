@@ -10,7 +10,7 @@ from pivot import ir as pir
 from pivot.errors import InputError
 
 TARGET_OPSET = 21
-MIN_OPSET = 11
+MIN_OPSET = 7
 
 
 def normalize_opset(model: ir.Model, target: int = TARGET_OPSET) -> ir.Model:
@@ -32,10 +32,31 @@ def normalize_opset(model: ir.Model, target: int = TARGET_OPSET) -> ir.Model:
     def convert(proto: onnx.ModelProto) -> onnx.ModelProto:
         return version_converter.convert_version(proto, target)
 
+    legacy = _name_legacy_resizes(model, opset)
     try:
         converted = pir.call_light(model, convert)
     except Exception as e:  # the C++ converter raises RuntimeError/ValueError with its reason
         raise InputError(f"cannot convert the model from opset {opset} to {target}: {e}") from e
     result = pir.reattach_initializers(ir.serde.deserialize_model(converted), model)
     result.ir_version = max(result.ir_version or 0, 8)
+    _fix_legacy_resizes(result, legacy)
     return result
+
+
+def _name_legacy_resizes(model: ir.Model, opset: int) -> set[str]:
+    """Output names of Upsample and opset-10 Resize nodes (the converter keeps value names only)."""
+    return {node.outputs[0].name for node in model.graph
+            if node.op_type == "Upsample" or (node.op_type == "Resize" and opset <= 10)}
+
+
+def _fix_legacy_resizes(model: ir.Model, names: set[str]) -> None:
+    """Give converted Upsample / Resize-10 nodes their original sampling rule.
+
+    onnx's version converter turns them into Resize with the opset-11 defaults (half_pixel,
+    round_prefer_floor), which samples differently from the original asymmetric/floor rule.
+    """
+    for node in model.graph:
+        if node.op_type == "Resize" and node.outputs[0].name in names:
+            node.attributes["coordinate_transformation_mode"] = ir.AttrString(
+                "coordinate_transformation_mode", "asymmetric")
+            node.attributes["nearest_mode"] = ir.AttrString("nearest_mode", "floor")
