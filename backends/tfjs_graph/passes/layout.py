@@ -28,7 +28,7 @@ UNARY = frozenset({
 NARY = frozenset({
     "Add", "AddV2", "AddN", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "FloorDiv", "FloorMod", "Mod", "Maximum",
     "Minimum", "Pow", "SquaredDifference", "Atan2", "Equal", "NotEqual", "Less", "LessEqual", "Greater",
-    "GreaterEqual", "LogicalAnd", "LogicalOr", "SelectV2", "ClipByValue", "Prelu",
+    "GreaterEqual", "LogicalAnd", "LogicalOr", "SelectV2", "ClipByValue",
 })
 REDUCE = frozenset({"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
 
@@ -208,6 +208,23 @@ def _nary(s: LayoutSweep, node: TfNode) -> bool:
     return True
 
 
+def _prelu(s: LayoutSweep, node: TfNode) -> bool:
+    """Prelu sinks only while its alpha stays a trailing block: the wasm kernel ignores alpha's shape."""
+    target, alpha = _target(s, node.inputs), s.const(node.inputs[1])
+    shape = s.logical_shape(node.inputs[0])
+    if target is None or alpha is None or shape is None or alpha.ndim > len(target):
+        return False
+    if alpha.size > 1:
+        full = (1,) * (len(target) - alpha.ndim) + alpha.shape
+        phys_alpha = [full[i] for i in inverse(target)]
+        phys_x = [shape[i] for i in inverse(target)]
+        while phys_alpha and phys_alpha[0] == 1:
+            phys_alpha.pop(0)
+        if phys_x[len(phys_x) - len(phys_alpha):] != phys_alpha:
+            return False
+    return _nary(s, node)
+
+
 def _reduce(s: LayoutSweep, node: TfNode) -> bool:
     src, axes_ref = node.inputs[0], node.inputs[1]
     axes = s.const(axes_ref)
@@ -342,6 +359,7 @@ _HANDLERS: dict[str, Handler] = {
     "Squeeze": _squeeze,
     "ExpandDims": _expand_dims,
     "Reshape": _reshape,
+    "Prelu": _prelu,
 }
 
 
