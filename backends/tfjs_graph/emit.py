@@ -5,7 +5,7 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from backends.tfjs_graph.graph import TfGraph
-from backends.tfjs_graph.registry import TFJS, EmitCtx, static_shape, tf_dtype
+from backends.tfjs_graph.registry import TFJS, EmitCtx, static_shape, tf_dtype, to_tfjs_array
 from pivot.errors import EmitError, Int64RangeError, Unsupported, UnsupportedOpsError
 
 _FAILED = "__unconverted__"
@@ -33,6 +33,9 @@ def emit_graph(model: ir.Model) -> TfGraph:
     for node in model.graph:
         _emit_node(graph, node, env, opset, failures, hints)
     for out in model.graph.outputs:
+        if out not in env and out.const_value is not None:  # a folded (constant) model output
+            env[out] = graph.const(to_tfjs_array(out.const_value.numpy(), out.name or "output"),
+                                   name=f"{out.name or 'output'}/value")
         ref = env.get(out, _FAILED)
         if ref != _FAILED:
             graph.output(out.name or "output", ref, tf_dtype(out.dtype), static_shape(out))

@@ -123,7 +123,7 @@ class TfGraph:
 
     def const(self, value: np.ndarray, *, name: str) -> str:
         """Append a Const node holding ``value`` (float32, int32 or bool)."""
-        arr = np.ascontiguousarray(value)
+        arr = np.ascontiguousarray(value).reshape(np.shape(value))  # ascontiguousarray makes 0-d arrays 1-d
         dtype = NP_TO_TF[arr.dtype]
         ref = self.add("Const", [], {"dtype": Attr.dtype(dtype)}, name=name)
         self.consts[ref] = arr

@@ -1,3 +1,285 @@
-"""Emitters for slicing ops."""
+"""Slicing and indexing ops: Slice, Gather, GatherElements, GatherND, ScatterND, ScatterElements, Pad."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from backends.tfjs_graph.emitters.common import int_const, normalize_axis, t_attr
+from backends.tfjs_graph.graph import Attr
+from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
+
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+_I32 = {"T": Attr.dtype("DT_INT32")}
+
+
+def _clamp32(v: int) -> int:
+    """ONNX 'to the end' sentinels (INT64_MAX/MIN) clamp to int32 without changing the result."""
+    return min(max(int(v), _I32_MIN), _I32_MAX)
+
+
+def _masks(begin_mask: int, end_mask: int) -> dict[str, Attr]:
+    return {"begin_mask": Attr.i(begin_mask), "end_mask": Attr.i(end_mask), "ellipsis_mask": Attr.i(0),
+            "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0)}
+
+
+def _strided(ctx: EmitCtx, x: str, begin: str, end: str, strides: Sequence[int], masks: tuple[int, int],
+             suffix: str = "") -> str:
+    inputs = [x, begin, end, int_const(ctx, list(strides), f"{suffix}/strides" if suffix else "strides")]
+    return ctx.add("StridedSlice", inputs, {**_masks(*masks), **t_attr(ctx)}, suffix=suffix)
+
+
+def _slice_start(start: int, step: int, dim: int | None) -> int:
+    """Begin index for StridedSlice; differs from ONNX only for a negative step and start < -dim."""
+    if step > 0 or start >= -1:
+        return _clamp32(start)
+    if dim is not None:
+        return start + dim if start + dim >= 0 else 0
+    if start <= _I32_MIN:
+        return 0  # ONNX clamps to the first element
+    raise fail("dynamic_shape", "Slice: a negative step from a negative start needs the dim size")
+
+
+@TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2"},
+           limits=("axes and steps must be constant", "non-constant starts/ends need positive steps"))
+def _emit_slice(ctx: EmitCtx) -> None:
+    """Slice(data, starts, ends, axes?, steps?) -> output."""
+    shape = ctx.shape(0)
+    if shape is None:
+        raise fail("dynamic_shape", "Slice: the input rank must be known")
+    rank = len(shape)
+    n = (ctx.shape(1) or (None,))[0]
+    starts, ends = ctx.const(1), ctx.const(2)
+    if n is None and starts is not None:
+        n = starts.size
+    if n is None:
+        raise fail("dynamic_shape", "Slice: the number of starts must be known")
+    axes = [normalize_axis(int(a), rank) for a in ctx.need_const(3, "axes").reshape(-1)] if ctx.has_input(3) \
+        else list(range(n))
+    steps = [int(s) for s in ctx.need_const(4, "steps").reshape(-1)] if ctx.has_input(4) else [1] * n
+    if 0 in steps:
+        raise fail("attribute", "Slice: a step of 0 is invalid")
+    strides = [1] * rank
+    for a, st in zip(axes, steps, strict=True):
+        strides[a] = _clamp32(st)
+    free = sum(1 << i for i in range(rank) if i not in axes)
+    if starts is not None and ends is not None:
+        begin, end = [0] * rank, [0] * rank
+        for a, s, e, st in zip(axes, starts.reshape(-1), ends.reshape(-1), steps, strict=True):
+            begin[a], end[a] = _slice_start(int(s), st, shape[a]), _clamp32(int(e))
+        refs = int_const(ctx, begin, "begin"), int_const(ctx, end, "end")
+    else:
+        if any(st < 0 for st in steps):
+            raise fail("needs_constant_input", "Slice: starts/ends must be constant with a negative step")
+        refs = _full_index(ctx, 1, axes, rank, "begin"), _full_index(ctx, 2, axes, rank, "end")
+    ctx.set_output(0, _strided(ctx, ctx.input(0), refs[0], refs[1], strides, (free, free)))
+
+
+def _full_index(ctx: EmitCtx, i: int, axes: list[int], rank: int, suffix: str) -> str:
+    """A rank-long begin/end vector from a run-time starts/ends input (0 on the free axes)."""
+    if axes == list(range(rank)):
+        return ctx.input(i)
+    inputs = [ctx.input(i), int_const(ctx, [0], f"{suffix}/zero"), int_const(ctx, 0, f"{suffix}/axis")]
+    padded = ctx.add("ConcatV2", inputs, {"N": Attr.i(2), **_I32}, suffix=f"{suffix}/padded")
+    where = [axes.index(d) if d in axes else len(axes) for d in range(rank)]
+    return _gather(ctx, padded, int_const(ctx, where, f"{suffix}/idx"), 0, f"{suffix}/full", _I32)
+
+
+def _gather(ctx: EmitCtx, x: str, idx: str, axis: int, suffix: str = "", attrs: dict[str, Attr] | None = None) -> str:
+    return ctx.add("GatherV2", [x, idx, int_const(ctx, axis, f"{suffix}/axis" if suffix else "axis")],
+                   {"batch_dims": Attr.i(0), **(attrs if attrs is not None else t_attr(ctx))}, suffix=suffix)
+
+
+def _dim_ref(ctx: EmitCtx, dims: Sequence[int | None], axes: Sequence[int], suffix: str) -> str:
+    """The sizes of ``axes`` of input 0, as a constant when known, else read with Shape."""
+    if all(dims[a] is not None for a in axes):
+        return int_const(ctx, [int(dims[a] or 0) for a in axes] if len(axes) != 1 else int(dims[axes[0]] or 0), suffix)
+    shape = ctx.add("Shape", [ctx.input(0)], suffix=f"{suffix}/shape")
+    idx = int_const(ctx, list(axes) if len(axes) != 1 else axes[0], f"{suffix}/idx")
+    return _gather(ctx, shape, idx, 0, suffix, _I32)
+
+
+def _wrapped(ctx: EmitCtx, i: int, dims: Sequence[int | None], axes: Sequence[int], suffix: str = "indices") -> str:
+    """Indices input ``i`` with negative values wrapped (tfjs gathers do not wrap them)."""
+    idx = ctx.const(i)
+    if idx is not None and (all(dims[a] is not None for a in axes) or not (idx < 0).any()):
+        sizes = np.array([dims[a] or 0 for a in axes], dtype=np.int64)
+        sizes = sizes[0] if len(axes) == 1 else sizes
+        return ctx.constant(np.where(idx < 0, idx + sizes, idx).astype(np.int64), suffix)
+    # In-range indices are in [-d, d-1], where floor-mod by d is exact.
+    return ctx.add("FloorMod", [ctx.input(i), _dim_ref(ctx, dims, axes, f"{suffix}/dims")], _I32, suffix=suffix)
+
+
+@TFJS.rule("Gather", produces={"GatherV2", "FloorMod", "Shape"})
+def _emit_gather(ctx: EmitCtx) -> None:
+    """Gather(data, indices; axis) -> output."""
+    shape = ctx.shape(0)
+    if shape is None:
+        raise fail("dynamic_shape", "Gather: the input rank must be known")
+    axis = normalize_axis(ctx.attr("axis", 0), len(shape))
+    ctx.set_output(0, _gather(ctx, ctx.input(0), _wrapped(ctx, 1, shape, [axis]), axis))
+
+
+def _grid(shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
+    """Coordinates along ``dims`` for every position of ``shape``: shape + [len(dims)]."""
+    mesh = np.meshgrid(*[np.arange(s) for s in shape], indexing="ij")
+    return np.stack([mesh[d] for d in dims], axis=-1).astype(np.int64).reshape(*shape, len(dims))
+
+
+def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> str:
+    """Full coordinates [*indices.shape, rank] with ``indices`` (input i) on ``axis``."""
+    idx_shape = ctx.shape(i)
+    if idx_shape is None or None in idx_shape:
+        raise fail("dynamic_shape", "the indices shape must be static")
+    static = [int(d) for d in idx_shape if d is not None]
+    rank = len(static)
+    idx = _wrapped(ctx, i, ctx.shape(0) or (), [axis])
+    value = ctx.graph.const_value(idx)
+    if value is not None:
+        coords = _grid(static, range(rank))
+        coords[..., axis] = value
+        return ctx.constant(coords, suffix)
+    parts = [ctx.add("ExpandDims", [idx, int_const(ctx, -1, f"{suffix}/expand_axis")], _I32, suffix=f"{suffix}/expand")]
+    if axis > 0:
+        parts.insert(0, ctx.constant(_grid(static, range(axis)), f"{suffix}/before"))
+    if axis < rank - 1:
+        parts.append(ctx.constant(_grid(static, range(axis + 1, rank)), f"{suffix}/after"))
+    if len(parts) == 1:
+        return parts[0]
+    return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **_I32},
+                   suffix=suffix)
+
+
+_COORD_OPS = {"GatherV2", "FloorMod", "Shape", "ExpandDims", "ConcatV2"}
+
+
+@TFJS.rule("GatherElements", produces={"GatherNd", *_COORD_OPS}, limits=("the indices shape must be static",))
+def _emit_gather_elements(ctx: EmitCtx) -> None:
+    """GatherElements(data, indices; axis) -> output."""
+    axis = normalize_axis(ctx.attr("axis", 0), ctx.rank(0))
+    ctx.set_output(0, ctx.add("GatherNd", [ctx.input(0), _element_coords(ctx, 1, axis)], t_attr(ctx)))
+
+
+@TFJS.rule("GatherND", produces={"GatherNd", *_COORD_OPS},
+           limits=("batch_dims > 0 needs a static indices shape",))
+def _emit_gather_nd(ctx: EmitCtx) -> None:
+    """GatherND(data, indices; batch_dims) -> output."""
+    shape, idx_shape = ctx.shape(0), ctx.shape(1)
+    if shape is None or idx_shape is None or idx_shape[-1] is None:
+        raise fail("dynamic_shape", "GatherND: the ranks and the last indices dim must be known")
+    b, m = ctx.attr("batch_dims", 0), int(idx_shape[-1])
+    idx = _wrapped(ctx, 1, shape, list(range(b, b + m)))
+    if b > 0:
+        if None in idx_shape:
+            raise fail("dynamic_shape", "GatherND: batch_dims > 0 needs a static indices shape")
+        batch = ctx.constant(_grid([int(d) for d in idx_shape[:-1] if d is not None], range(b)), "batch")
+        idx = ctx.add("ConcatV2", [batch, idx, int_const(ctx, -1, "concat_axis")], {"N": Attr.i(2), **_I32},
+                      suffix="full_indices")
+    ctx.set_output(0, ctx.add("GatherNd", [ctx.input(0), idx], t_attr(ctx)))
+
+
+def _scatter(ctx: EmitCtx, idx: str) -> None:
+    """Replace (reduction none) or accumulate (reduction add) ``updates`` into ``data`` at ``idx``."""
+    reduction = ctx.attr("reduction", "none")
+    if reduction == "none":
+        ctx.set_output(0, ctx.add("TensorScatterUpdate", [ctx.input(0), idx, ctx.input(2)], t_attr(ctx)))
+    elif reduction == "add":
+        # ScatterNd sums duplicate indices into zeros of the data shape.
+        shape = ctx.add("Shape", [ctx.input(0)], suffix="shape")
+        summed = ctx.add("ScatterNd", [idx, ctx.input(2), shape], t_attr(ctx), suffix="scatter")
+        ctx.set_output(0, ctx.add("AddV2", [ctx.input(0), summed], t_attr(ctx)))
+    else:
+        raise fail("attribute", f"reduction={reduction} is not supported",
+                   "TensorFlow.js scatters only replace or add values")
+
+
+_SCATTER_OPS = {"TensorScatterUpdate", "ScatterNd", "AddV2", "Shape"}
+
+
+@TFJS.rule("ScatterND", produces={*_SCATTER_OPS, "FloorMod", "GatherV2"},
+           limits=("reduction must be none or add",))
+def _emit_scatter_nd(ctx: EmitCtx) -> None:
+    """ScatterND(data, indices, updates; reduction) -> output."""
+    shape, idx_shape = ctx.shape(0), ctx.shape(1)
+    if shape is None or idx_shape is None or idx_shape[-1] is None:
+        raise fail("dynamic_shape", "ScatterND: the ranks and the last indices dim must be known")
+    _scatter(ctx, _wrapped(ctx, 1, shape, list(range(int(idx_shape[-1])))))
+
+
+@TFJS.rule("ScatterElements", produces={*_SCATTER_OPS, *_COORD_OPS},
+           limits=("reduction must be none or add", "the indices shape must be static"))
+def _emit_scatter_elements(ctx: EmitCtx) -> None:
+    """ScatterElements(data, indices, updates; axis, reduction) -> output."""
+    axis = normalize_axis(ctx.attr("axis", 0), ctx.rank(0))
+    _scatter(ctx, _element_coords(ctx, 1, axis))
+
+
+def _pad_amounts(ctx: EmitCtx, rank: int) -> tuple[list[int], list[int]]:
+    """Per-axis (before, after) pads from the pads and axes inputs."""
+    pads = [int(p) for p in ctx.need_const(1, "pads").reshape(-1)]
+    axes = list(range(rank))
+    if ctx.has_input(3):
+        axes = [normalize_axis(int(a), rank) for a in ctx.need_const(3, "axes").reshape(-1)]
+    before, after = [0] * rank, [0] * rank
+    for k, a in enumerate(axes):
+        before[a], after[a] = pads[k], pads[k + len(axes)]
+    return before, after
+
+
+def _crop(ctx: EmitCtx, x: str, before: list[int], after: list[int]) -> str:
+    """Negative pads remove elements: a StridedSlice that also works for unknown dims."""
+    rank = len(before)
+    begin = [max(-b, 0) for b in before]
+    end = [min(a, 0) for a in after]
+    end_mask = sum(1 << i for i in range(rank) if end[i] == 0)
+    return _strided(ctx, x, int_const(ctx, begin, "crop/begin"), int_const(ctx, end, "crop/end"), [1] * rank,
+                    (0, end_mask), "crop")
+
+
+def _index_pad(ctx: EmitCtx, x: str, pads: list[tuple[int, int]], dims: list[int | None], mode: str) -> str:
+    """Edge and wrap padding as one gather per padded axis with clamped / wrapped indices."""
+    for a, (b, e) in enumerate(pads):
+        if b == 0 and e == 0:
+            continue
+        d = dims[a]
+        if d is None:
+            raise fail("dynamic_shape", f"Pad mode={mode} needs the size of padded axis {a}")
+        idx = np.arange(-b, d + e)
+        idx = np.clip(idx, 0, d - 1) if mode == "edge" else idx % d
+        x = _gather(ctx, x, int_const(ctx, idx, f"pad{a}/indices"), a, f"pad{a}")
+    return x
+
+
+@TFJS.rule("Pad", produces={"PadV2", "MirrorPad", "GatherV2", "StridedSlice"},
+           limits=("pads and axes must be constant", "edge and wrap modes need the sizes of padded axes"))
+def _emit_pad(ctx: EmitCtx) -> None:
+    """Pad(data, pads, constant_value?, axes?; mode) -> output."""
+    shape = ctx.shape(0)
+    if shape is None:
+        raise fail("dynamic_shape", "Pad: the input rank must be known")
+    mode = ctx.attr("mode", "constant")
+    before, after = _pad_amounts(ctx, len(shape))
+    x = ctx.input(0)
+    dims = list(shape)
+    if min(before + after, default=0) < 0:
+        x = _crop(ctx, x, before, after)
+        dims = [None if d is None else d + min(b, 0) + min(e, 0) for d, b, e in zip(shape, before, after, strict=True)]
+    pads = [(max(b, 0), max(e, 0)) for b, e in zip(before, after, strict=True)]
+    if all(p == (0, 0) for p in pads):
+        ctx.set_output(0, x)
+        return
+    if mode == "constant":
+        value = ctx.input(2) if ctx.has_input(2) else ctx.constant(np.zeros((), _np_dtype(ctx.out_dtype())), "value")
+        ctx.set_output(0, ctx.add("PadV2", [x, int_const(ctx, np.array(pads), "paddings"), value], t_attr(ctx)))
+    elif mode == "reflect":
+        attrs = {"mode": Attr.s("REFLECT"), **t_attr(ctx)}
+        ctx.set_output(0, ctx.add("MirrorPad", [x, int_const(ctx, np.array(pads), "paddings")], attrs))
+    elif mode in ("edge", "wrap"):
+        ctx.set_output(0, _index_pad(ctx, x, pads, dims, mode))
+    else:
+        raise fail("attribute", f"Pad: mode={mode} is not supported")
+
+
+def _np_dtype(tf: str) -> type:
+    return {"DT_FLOAT": np.float32, "DT_INT32": np.int32, "DT_BOOL": np.bool_}[tf]
