@@ -1,0 +1,1 @@
+"""Whole-model test fixtures: torch architectures exported to ONNX, described by ``manifest.MODELS``."""
