@@ -40,9 +40,9 @@ def to_proto(model: ir.Model) -> onnx.ModelProto:
 
 
 def call_light(model: ir.Model, func: Callable[[onnx.ModelProto], R]) -> R:
-    """Run ``func`` on a proto of ``model`` whose big initializers are graph inputs without data."""
-    big = [v for v in model.graph.initializers.values()
-           if v.const_value is not None and v.const_value.nbytes > _BIG_TENSOR_BYTES]
+    """Run ``func`` on a proto of ``model`` whose big or external initializers are data-less graph inputs."""
+    big = [v for v in model.graph.initializers.values() if v.const_value is not None and (
+        v.const_value.nbytes > _BIG_TENSOR_BYTES or isinstance(v.const_value, ir.ExternalTensor))]
     saved = {v.name: v.const_value for v in big}
     n_inputs = len(model.graph.inputs)
     for v in big:

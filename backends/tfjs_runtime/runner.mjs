@@ -67,7 +67,12 @@ async function fromTensor(name, t) {
   const data = await t.data();
   let bytes;
   if (t.dtype === 'bool') bytes = Buffer.from(Uint8Array.from(data));
-  else bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  else {
+    // A cast to a wider dtype may keep the source array (e.g. bool -> float32 keeps a Uint8Array).
+    const Ctor = t.dtype === 'int32' ? Int32Array : Float32Array;
+    const typed = data instanceof Ctor ? data : Ctor.from(data);
+    bytes = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+  }
   return { name, dtype: t.dtype, shape: t.shape, b64: bytes.toString('base64') };
 }
 

@@ -9,6 +9,7 @@ from pivot.passes.cleanup import DropoutToIdentityPass
 from pivot.passes.fold import FoldConstantsPass
 from pivot.passes.fold_bn import FoldBatchNormPass
 from pivot.passes.normalize import TARGET_OPSET, normalize_opset
+from pivot.passes.onnx_api import CheckModelPass, InferShapesPass
 
 __all__ = ["TARGET_OPSET", "default_pipeline", "optimize"]
 
@@ -22,19 +23,19 @@ def default_pipeline() -> ir.passes.PassBase:
             common.IdentityEliminationPass(),
             FoldBatchNormPass(),
             common.RemoveUnusedNodesPass(),
-            common.ShapeInferencePass(),
+            InferShapesPass(),
         ],
         steps=8,
         early_stop=True,
     )
     return ir.passes.Sequential(
         common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
-        common.ShapeInferencePass(),
+        InferShapesPass(),
         simplify,
         common.RemoveUnusedNodesPass(),
         common.TopologicalSortPass(),
         common.NameFixPass(),
-        common.CheckerPass(),
+        CheckModelPass(),
     )
 
 

@@ -1,7 +1,116 @@
-"""Parity cases for pool ops."""
+"""Parity cases for MaxPool, AveragePool, LpPool and the global pools."""
 
 from __future__ import annotations
 
-from tests.cases import OpCase
+from collections.abc import Sequence
+from typing import Any
 
-CASES: list[OpCase] = []
+import numpy as np
+
+from tests.cases import OpCase, node_model, rand
+
+X = (2, 3, 7, 9)
+
+
+def pool_case(op: str, cid: str, x_shape: Sequence[int | str] = X, *, xfail: str | None = None,
+              outputs: Sequence[str] = ("y",), feed_shape: Sequence[int] | None = None, **attrs: Any) -> OpCase:
+    """A one-node pooling case on uniform(-2, 2) inputs."""
+    model = node_model(op, [("x", np.float32, x_shape)], outputs, **attrs)
+    shape = feed_shape or [int(d) for d in x_shape]
+    return OpCase(f"{op}-{cid}", op, model, rand(("x", shape)), xfail=xfail)
+
+
+def _windowed(op: str, suffix: str = "", **extra: Any) -> list[OpCase]:
+    """The padding/stride/ceil forms shared by MaxPool and AveragePool."""
+    cases = [
+        pool_case(op, "k2", kernel_shape=[2, 2], **extra),
+        pool_case(op, "k3x2_s2", kernel_shape=[3, 2], strides=[2, 2], **extra),
+        pool_case(op, "pads_sym", kernel_shape=[3, 3], pads=[1, 1, 1, 1], **extra),
+        pool_case(op, "pads_asym_s2", kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 2, 0], **extra),
+        pool_case(op, "ceil", (2, 3, 8, 10), kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1, **extra),
+        pool_case(op, "ceil_pads", kernel_shape=[2, 3], strides=[2, 2], pads=[1, 1, 1, 0], ceil_mode=1, **extra),
+        pool_case(op, "ceil_drop_last", (2, 3, 7, 8), kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1],
+                  ceil_mode=1, **extra),
+        pool_case(op, "floor_pads", kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=0, **extra),
+        pool_case(op, "same_upper", kernel_shape=[3, 2], strides=[2, 2], auto_pad="SAME_UPPER", **extra),
+        pool_case(op, "same_upper_s1", kernel_shape=[3, 4], auto_pad="SAME_UPPER", **extra),
+        pool_case(op, "same_lower", kernel_shape=[3, 2], strides=[2, 2], auto_pad="SAME_LOWER", **extra),
+        pool_case(op, "valid_ceil", kernel_shape=[2, 2], strides=[2, 2], auto_pad="VALID", ceil_mode=1, **extra),
+        pool_case(op, "1d", (2, 3, 10), kernel_shape=[3], strides=[2], **extra),
+        pool_case(op, "1d_pads_ceil", (2, 3, 10), kernel_shape=[3], strides=[2], pads=[1, 2], ceil_mode=1, **extra),
+        pool_case(op, "1d_same_lower", (2, 3, 10), kernel_shape=[4], auto_pad="SAME_LOWER", **extra),
+        pool_case(op, "3d", (2, 3, 5, 6, 7), kernel_shape=[2, 3, 2], strides=[1, 2, 2], **extra),
+        pool_case(op, "3d_pads_ceil", (2, 3, 5, 6, 7), kernel_shape=[2, 2, 3], strides=[2, 2, 2],
+                  pads=[1, 0, 1, 0, 1, 1], ceil_mode=1, **extra),
+        pool_case(op, "3d_same_upper", (2, 3, 5, 6, 7), kernel_shape=[2, 3, 3], strides=[2, 1, 2],
+                  auto_pad="SAME_UPPER", **extra),
+    ]
+    return [OpCase(c.id + suffix, c.key, c.model, c.inputs) for c in cases]
+
+
+MAX = [
+    *_windowed("MaxPool"),
+    pool_case("MaxPool", "storage_order", kernel_shape=[2, 2], storage_order=1),
+    pool_case("MaxPool", "dynamic_batch", ("N", 3, 7, 9), feed_shape=X, kernel_shape=[3, 3], strides=[2, 2],
+              auto_pad="SAME_UPPER"),
+    pool_case("MaxPool", "dynamic_pads", ("N", 3, "H", "W"), feed_shape=X, kernel_shape=[3, 3], pads=[1, 0, 2, 1]),
+    pool_case("MaxPool", "dilations", kernel_shape=[2, 2], dilations=[2, 2]),
+    pool_case("MaxPool", "dilations_stride_pads_ceil", kernel_shape=[2, 3], dilations=[2, 3], strides=[2, 1],
+              pads=[1, 2, 0, 1], ceil_mode=1),
+    pool_case("MaxPool", "dilations_1d", (2, 3, 11), kernel_shape=[3], dilations=[3], strides=[2]),
+    pool_case("MaxPool", "dilations_3d", (2, 3, 5, 6, 7), kernel_shape=[2, 2, 2], dilations=[2, 1, 2],
+              strides=[1, 2, 1]),
+    pool_case("MaxPool", "dilations_dynamic", ("N", 3, "H", "W"), feed_shape=X, kernel_shape=[2, 2], dilations=[2, 2],
+              xfail="dilated pooling needs static spatial dims"),
+    pool_case("MaxPool", "indices", outputs=("y", "i"), kernel_shape=[2, 2], xfail="MaxPool Indices output"),
+    # all-negative input: the wasm MaxPool3D kernel would return FLT_MIN here (it is not used).
+    OpCase("MaxPool-3d_negative", "MaxPool", node_model("MaxPool", [("x", np.float32, (2, 3, 4, 5, 6))],
+           kernel_shape=[2, 2, 2], strides=[1, 2, 1]), rand(("x", (2, 3, 4, 5, 6)), low=-3.0, high=-1.0)),
+    pool_case("MaxPool", "3d_dynamic", ("N", 3, "D", 6, 7), feed_shape=(2, 3, 5, 6, 7), kernel_shape=[2, 2, 2],
+              xfail="3-D MaxPool needs static spatial dims"),
+    pool_case("MaxPool", "3d_dynamic_batch", ("N", 3, 5, 6, 7), feed_shape=(2, 3, 5, 6, 7), kernel_shape=[3, 2, 2],
+              strides=[2, 2, 1], pads=[1, 1, 0, 1, 1, 0]),
+]
+
+AVG = [
+    *_windowed("AveragePool"),
+    *_windowed("AveragePool", "_cip1", count_include_pad=1),
+    pool_case("AveragePool", "dynamic_same", ("N", 3, "H", "W"), feed_shape=X, kernel_shape=[3, 3], strides=[2, 2],
+              auto_pad="SAME_UPPER"),
+    pool_case("AveragePool", "dynamic_pads_cip1", ("N", 3, "H", "W"), feed_shape=X, kernel_shape=[3, 3],
+              pads=[1, 0, 2, 1], count_include_pad=1),
+    pool_case("AveragePool", "dynamic_pads_cip0", ("N", 3, "H", "W"), feed_shape=X, kernel_shape=[3, 3],
+              pads=[1, 0, 2, 1], xfail="count_include_pad=0 with pads needs static spatial dims"),
+    pool_case("AveragePool", "dilations", kernel_shape=[2, 2], dilations=[2, 1]),
+    pool_case("AveragePool", "dilations_pads_cip0", kernel_shape=[3, 2], dilations=[2, 2], pads=[2, 1, 1, 1],
+              strides=[2, 1]),
+    pool_case("AveragePool", "dilations_pads_ceil_cip1", kernel_shape=[2, 2], dilations=[2, 3], pads=[1, 1, 1, 0],
+              strides=[2, 2], ceil_mode=1, count_include_pad=1),
+    pool_case("AveragePool", "dilations_pads_ceil_cip0", kernel_shape=[2, 2], dilations=[2, 3], pads=[1, 1, 1, 0],
+              strides=[2, 2], ceil_mode=1),
+    pool_case("AveragePool", "dilations_3d", (2, 3, 5, 6, 7), kernel_shape=[2, 2, 2], dilations=[2, 2, 1],
+              pads=[1, 0, 0, 0, 1, 1]),
+]
+
+LP = [
+    pool_case("LpPool", "p2", kernel_shape=[3, 2], strides=[2, 1]),
+    pool_case("LpPool", "p1_pads", kernel_shape=[2, 2], pads=[1, 0, 0, 1], p=1),
+    pool_case("LpPool", "p3_ceil", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 1], ceil_mode=1, p=3),
+    pool_case("LpPool", "same_lower", kernel_shape=[2, 3], auto_pad="SAME_LOWER"),
+    pool_case("LpPool", "1d", (2, 3, 10), kernel_shape=[3], strides=[2], pads=[1, 0]),
+    pool_case("LpPool", "dilations", kernel_shape=[2, 2], dilations=[2, 2], pads=[1, 0, 0, 1], p=3),
+    pool_case("LpPool", "3d", (2, 3, 5, 6, 7), kernel_shape=[2, 2, 2], pads=[0, 1, 0, 0, 1, 0]),
+]
+
+GLOBAL = [
+    pool_case("GlobalAveragePool", "2d"),
+    pool_case("GlobalAveragePool", "1d", (2, 3, 10)),
+    pool_case("GlobalAveragePool", "3d", (2, 3, 4, 5, 6)),
+    pool_case("GlobalMaxPool", "2d"),
+    pool_case("GlobalMaxPool", "1d", (2, 3, 10)),
+    pool_case("GlobalMaxPool", "dynamic", ("N", 3, "H", "W"), feed_shape=X),
+    pool_case("GlobalLpPool", "p2"),
+    pool_case("GlobalLpPool", "p3_1d", (2, 3, 10), p=3),
+]
+
+CASES: list[OpCase] = MAX + AVG + LP + GLOBAL

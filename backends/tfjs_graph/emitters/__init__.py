@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 _MODULES = ("elementwise", "activation", "conv", "pool", "normalization", "image", "shape", "slicing",
-            "creation", "reduce", "matmul")
+            "creation", "reduce", "matmul", "evaluation")
 _loaded = False
 
 

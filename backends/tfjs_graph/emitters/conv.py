@@ -1,3 +1,345 @@
-"""Emitters for conv ops."""
+"""Emitters for convolutions: Conv (1-D, 2-D; grouped and depthwise) and ConvTranspose, all NHWC in tfjs."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from backends.tfjs_graph.emitters.common import int_const, to_channels_first, to_channels_last, transpose
+from backends.tfjs_graph.graph import Attr
+from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
+
+Pads = list[tuple[int, int]]
+
+
+# -- geometry shared with pool.py -----------------------------------------------------------
+def spatial_ints(ctx: EmitCtx, name: str, n: int, default: int) -> list[int]:
+    """An ints attribute with one value per spatial dim (default when absent)."""
+    values = ctx.attr(name) or [default] * n
+    if len(values) != n:
+        raise fail("attribute", f"{name} has {len(values)} values for {n} spatial dims")
+    return [int(v) for v in values]
+
+
+def effective(kernel: Sequence[int], dilations: Sequence[int]) -> list[int]:
+    """The dilated kernel extent per spatial dim."""
+    return [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
+
+
+def static_spatial(ctx: EmitCtx, i: int, what: str) -> list[int]:
+    """The static spatial dims of input ``i``; fails when any is symbolic."""
+    shape = ctx.shape(i)
+    dims = list(shape[2:]) if shape is not None else [None]
+    if any(d is None for d in dims):
+        raise fail("dynamic_shape", f"{what} needs static spatial dims, got {shape}",
+                   "export the model with static spatial dims")
+    return [int(d) for d in dims if d is not None]
+
+
+def same_pads(sizes: Sequence[int], eff: Sequence[int], strides: Sequence[int], upper: bool) -> Pads:
+    """SAME_UPPER / SAME_LOWER padding: the odd pixel goes to the end (upper) or the start (lower)."""
+    pads = []
+    for n, k, s in zip(sizes, eff, strides, strict=True):
+        total = max(0, (-(-n // s) - 1) * s + k - n)
+        small = total // 2
+        pads.append((small, total - small) if upper else (total - small, small))
+    return pads
+
+
+def auto_pad_of(ctx: EmitCtx) -> str:
+    """The auto_pad attribute as a str."""
+    value = ctx.attr("auto_pad", "NOTSET")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def resolve_pads(ctx: EmitCtx, eff: Sequence[int], strides: Sequence[int]) -> Pads | None:
+    """The (begin, end) pads per spatial dim, or None for tfjs SAME with unknown spatial dims."""
+    n = len(eff)
+    auto_pad = auto_pad_of(ctx)
+    if auto_pad == "VALID":
+        return [(0, 0)] * n
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        shape = ctx.shape(0)
+        if auto_pad == "SAME_UPPER" and (shape is None or any(d is None for d in shape[2:])):
+            return None
+        return same_pads(static_spatial(ctx, 0, auto_pad), eff, strides, auto_pad == "SAME_UPPER")
+    if auto_pad != "NOTSET":
+        raise fail("attribute", f"auto_pad {auto_pad!r} is not an ONNX value")
+    pads = [int(p) for p in ctx.attr("pads") or [0] * (2 * n)]
+    if len(pads) != 2 * n or min(pads) < 0:
+        raise fail("attribute", f"pads {pads} must hold {2 * n} non-negative values")
+    return [(pads[i], pads[i + n]) for i in range(n)]
+
+
+def is_same(pads: Pads, sizes: Sequence[int | None], eff: Sequence[int], strides: Sequence[int]) -> bool:
+    """Whether ``pads`` equal tfjs SAME (= ONNX SAME_UPPER) for these static sizes."""
+    if any(n is None for n in sizes):
+        return False
+    return pads == same_pads([int(n) for n in sizes if n is not None], eff, strides, True)
+
+
+# -- emission helpers -----------------------------------------------------------------------
+def expand_1d(ctx: EmitCtx, ref: str, suffix: str) -> str:
+    """NCW -> NC1W, so 1-D ops run through the 2-D kernels."""
+    return ctx.add("ExpandDims", [ref, int_const(ctx, 2, f"{suffix}/axis")], suffix=suffix)
+
+
+def squeeze_1d(ctx: EmitCtx, ref: str) -> str:
+    """NC1W -> NCW."""
+    return ctx.add("Squeeze", [ref], {"squeeze_dims": Attr.ints([2])}, suffix="squeeze")
+
+
+def window_attrs(strides: Sequence[int], pads: Pads | None) -> dict[str, Attr]:
+    """strides/padding/explicit_paddings attrs of an NHWC conv; pads None means SAME."""
+    attrs = {"strides": Attr.ints([1, *strides, 1]), "data_format": Attr.s("NHWC"), "T": Attr.dtype("DT_FLOAT")}
+    if pads is None:
+        return {**attrs, "padding": Attr.s("SAME"), "explicit_paddings": Attr.ints([])}
+    if not any(b or e for b, e in pads):
+        return {**attrs, "padding": Attr.s("VALID"), "explicit_paddings": Attr.ints([])}
+    flat = [0, 0, *(v for p in pads for v in p), 0, 0]
+    return {**attrs, "padding": Attr.s("EXPLICIT"), "explicit_paddings": Attr.ints(flat)}
+
+
+def channel_slice(ctx: EmitCtx, ref: str, rank: int, axis: int, start: int, size: int, suffix: str) -> str:
+    """``Slice`` of ``size`` entries from ``start`` along ``axis`` (all of the other axes)."""
+    begin = [0] * rank
+    sizes = [-1] * rank
+    begin[axis], sizes[axis] = start, size
+    return ctx.add("Slice", [ref, int_const(ctx, begin, f"{suffix}/begin"), int_const(ctx, sizes, f"{suffix}/size")],
+                   suffix=suffix)
+
+
+def concat_channels(ctx: EmitCtx, parts: list[str], rank: int = 4) -> str:
+    """ConcatV2 along the channels-last axis."""
+    if len(parts) == 1:
+        return parts[0]
+    axis = int_const(ctx, rank - 1, "concat/axis")
+    return ctx.add("ConcatV2", [*parts, axis], {"N": Attr.i(len(parts))}, suffix="concat")
+
+
+def add_bias(ctx: EmitCtx, y: str, i: int) -> str:
+    """BiasAdd of the optional bias input ``i`` over the NHWC channel axis."""
+    if not ctx.has_input(i):
+        return y
+    return ctx.add("BiasAdd", [y, ctx.input(i)], {"T": Attr.dtype("DT_FLOAT"), "data_format": Attr.s("NHWC")},
+                   suffix="bias")
+
+
+def need_float(ctx: EmitCtx) -> None:
+    if ctx.out_dtype() != "DT_FLOAT":
+        raise fail("dtype", f"{ctx.node.op_type} computes in float32 only in TensorFlow.js")
+
+
+# -- Conv -------------------------------------------------------------------------------------
+def _filter_hwio(ctx: EmitCtx, group: int, depthwise: bool, one_d: bool) -> str:
+    """The filter as [*kernel, C/group, O] or, for depthwise, [kh, kw, C, multiplier]."""
+    w = ctx.const(1)
+    if w is not None:
+        w = w.astype(np.float32)
+        w = w[:, :, None, :] if one_d else w
+        hwio = w.transpose(*range(2, w.ndim), 1, 0)
+        if depthwise:
+            hwio = hwio.reshape(*hwio.shape[:2], group, -1)
+        return ctx.constant(np.ascontiguousarray(hwio), "filter")
+    ref = expand_1d(ctx, ctx.input(1), "filter/expand") if one_d else ctx.input(1)
+    rank = max(4, ctx.rank(1))
+    ref = transpose(ctx, ref, [*range(2, rank), 1, 0], "filter/hwio")
+    if depthwise:
+        shape = ctx.shape(1)
+        if shape is None or any(d is None for d in shape):
+            raise fail("dynamic_shape", "a non-constant depthwise filter needs a static shape")
+        kernel = [int(d or 0) for d in ([1, shape[2]] if one_d else shape[2:])]
+        ref = ctx.add("Reshape", [ref, int_const(ctx, [*kernel, group, -1], "filter/shape")], suffix="filter/dw")
+    return ref
+
+
+def _conv_core(ctx: EmitCtx, op: str, x: str, w: str, strides: list[int], dilations: list[int], pads: Pads | None,
+               suffix: str) -> str:
+    """One channels-last conv; strides and dilations both > 1 (which tfjs rejects) become stride 1 + StridedSlice."""
+    strided = any(s > 1 for s in strides) and any(d > 1 for d in dilations)
+    attrs = window_attrs([1] * len(strides) if strided else strides, pads)
+    attrs["dilations"] = Attr.ints([1, *dilations, 1])
+    if op == "Conv3D":
+        attrs["data_format"] = Attr.s("NDHWC")
+        attrs.pop("explicit_paddings")
+    y = ctx.add(op, [x, w], attrs, suffix=suffix)
+    if strided:
+        rank = len(strides) + 2
+        zero = int_const(ctx, [0] * rank, f"{suffix}/zero")
+        step = int_const(ctx, [1, *strides, 1], f"{suffix}/step")
+        mask = Attr.i((1 << rank) - 1)
+        y = ctx.add("StridedSlice", [y, zero, zero, step], {"begin_mask": mask, "end_mask": mask,
+                    "ellipsis_mask": Attr.i(0), "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0)},
+                    suffix=f"{suffix}/stride")
+    return y
+
+
+def _conv_geometry(ctx: EmitCtx, n: int) -> tuple[list[int], list[int], Pads | None]:
+    """Strides, dilations and pads of the channels-last core (1-D attributes get a leading unit dim)."""
+    w_shape = ctx.shape(1)
+    kernel = ctx.attr("kernel_shape") or (list(w_shape[2:]) if w_shape is not None else None)
+    if kernel is None or any(k is None for k in kernel):
+        raise fail("dynamic_shape", "the kernel shape is unknown", "give the weights a static shape")
+    strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
+    eff = effective([int(k) for k in kernel], dilations)
+    pads = resolve_pads(ctx, eff, strides)
+    strided = any(s > 1 for s in strides) and any(d > 1 for d in dilations)
+    if strided and pads is None:
+        raise fail("dynamic_shape", "SAME padding with both strides and dilations > 1 needs static spatial dims")
+    shape = ctx.shape(0)
+    if not strided and pads is not None and shape is not None and is_same(pads, shape[2:], eff, strides):
+        pads = None
+    if n == 1:
+        return [1, *strides], [1, *dilations], None if pads is None else [(0, 0), *pads]
+    return strides, dilations, pads
+
+
+def pad_spatial(ctx: EmitCtx, x: str, pads: Pads, value: float | None = None) -> str:
+    """Pad (zeros) or PadV2 (``value``) of the spatial dims of a channels-last tensor."""
+    if not any(b or e for b, e in pads):
+        return x
+    paddings = int_const(ctx, np.array([(0, 0), *pads, (0, 0)]), "pad/paddings")
+    if value is None:
+        return ctx.add("Pad", [x, paddings], suffix="pad")
+    return ctx.add("PadV2", [x, paddings, ctx.constant(np.float32(value), "pad/value")], suffix="pad")
+
+
+def _grouped(ctx: EmitCtx, op: str, x: str, w: str, group: int, geometry: tuple[list[int], list[int], Pads | None],
+             ) -> str:
+    """Conv per channel group (Slice of x and of the filter), concatenated: exact, no zero-filled filter."""
+    rank = len(geometry[0]) + 2
+    channels, w_shape = (ctx.shape(0) or (None, None))[1], ctx.shape(1)
+    if w_shape is None or w_shape[0] is None or channels is None:
+        raise fail("dynamic_shape", "grouped Conv needs static channel counts")
+    cin, cout = channels // group, w_shape[0] // group
+    parts = [_conv_core(ctx, op, channel_slice(ctx, x, rank, rank - 1, g * cin, cin, f"x{g}"),
+                        channel_slice(ctx, w, rank, rank - 1, g * cout, cout, f"w{g}"), *geometry, f"conv{g}")
+             for g in range(group)]
+    return concat_channels(ctx, parts, rank)
+
+
+@TFJS.rule("Conv", produces={"Conv2D", "DepthwiseConv2dNative", "Conv3D", "BiasAdd", "Transpose", "Slice",
+                              "ConcatV2", "StridedSlice", "ExpandDims", "Squeeze", "Reshape", "Pad"},
+           limits=("1-D, 2-D and 3-D only", "float32 only", "SAME_LOWER needs static spatial dims",
+                   "grouped convolutions need static channel counts"))
+def conv(ctx: EmitCtx) -> None:
+    """Conv(X, W, B?; auto_pad, dilations, group, kernel_shape, pads, strides) -> Y."""
+    need_float(ctx)
+    rank = ctx.rank(0)
+    if rank not in (3, 4, 5):
+        raise fail("attribute", f"Conv over {rank - 2} spatial dims is not supported (1-D, 2-D and 3-D only)")
+    one_d, core = rank == 3, max(rank, 4)
+    strides, dilations, pads = _conv_geometry(ctx, rank - 2)
+    group = int(ctx.attr("group", 1))
+    channels = (ctx.shape(0) or (None, None))[1]
+    x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
+    x = to_channels_last(ctx, x, core)
+    if core == 5 and pads is not None:
+        # tfjs Conv3D has no explicit padding: pad with zeros, then convolve VALID.
+        x, pads = pad_spatial(ctx, x, pads), [(0, 0)] * 3
+    depthwise = core == 4 and 1 < group == channels
+    w = _filter_hwio(ctx, group, depthwise, one_d)
+    op = "DepthwiseConv2dNative" if depthwise else "Conv3D" if core == 5 else "Conv2D"
+    if group == 1 or depthwise:
+        y = _conv_core(ctx, op, x, w, strides, dilations, pads, "conv")
+    else:
+        y = _grouped(ctx, op, x, w, group, (strides, dilations, pads))
+    y = to_channels_first(ctx, add_bias(ctx, y, 2), core)
+    ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)
+
+
+# -- ConvTranspose --------------------------------------------------------------------------
+def _transpose_pads(ctx: EmitCtx, sizes: list[int], eff: list[int], strides: list[int], out_pad: list[int],
+                    ) -> tuple[Pads, list[int]]:
+    """ConvTranspose (begin, end) pads and output sizes per the ONNX spec (as onnxruntime computes them)."""
+    full = [(n - 1) * s + op + k for n, s, op, k in zip(sizes, strides, out_pad, eff, strict=True)]
+    auto_pad = auto_pad_of(ctx)
+    target = ctx.attr("output_shape")
+    if target is None and auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        target = [n * s for n, s in zip(sizes, strides, strict=True)]
+    if target is None:
+        n = len(sizes)
+        flat = [0] * (2 * n) if auto_pad == "VALID" else [int(p) for p in ctx.attr("pads") or [0] * (2 * n)]
+        pads = [(flat[i], flat[i + n]) for i in range(n)]
+        return pads, [f - b - e for f, (b, e) in zip(full, pads, strict=True)]
+    target = [int(t) for t in target][-len(sizes):]
+    totals = [f - t for f, t in zip(full, target, strict=True)]
+    if min(totals) < 0:
+        raise fail("attribute", f"output_shape {target} is larger than the full transposed output {full}")
+    upper = auto_pad == "SAME_UPPER"
+    return [(t // 2, t - t // 2) if upper else (t - t // 2, t // 2) for t in totals], target
+
+
+def _transpose_filter(ctx: EmitCtx, one_d: bool, dilations: list[int]) -> str:
+    """ONNX [C_in, C_out/g, kh, kw] -> tfjs [kh', kw', C_out/g, C_in], dilated with zeros in numpy."""
+    w = ctx.const(1)
+    if w is None:
+        if any(d > 1 for d in dilations):
+            raise fail("needs_constant_input", "dilated ConvTranspose needs constant weights")
+        ref = expand_1d(ctx, ctx.input(1), "filter/expand") if one_d else ctx.input(1)
+        return transpose(ctx, ref, [2, 3, 1, 0], "filter/hwoi")
+    w = w.astype(np.float32)
+    w = w[:, :, None, :] if one_d else w
+    kh, kw = w.shape[2:]
+    dh, dw = dilations
+    dilated = np.zeros((*w.shape[:2], (kh - 1) * dh + 1, (kw - 1) * dw + 1), np.float32)
+    dilated[:, :, ::dh, ::dw] = w
+    return ctx.constant(np.ascontiguousarray(dilated.transpose(2, 3, 1, 0)), "filter")
+
+
+def _backprop(ctx: EmitCtx, x: str, w: str, out_shape: str, strides: list[int], pads: Pads, suffix: str) -> str:
+    attrs = window_attrs(strides, pads)
+    attrs["dilations"] = Attr.ints([1, 1, 1, 1])
+    return ctx.add("Conv2DBackpropInput", [out_shape, w, x], attrs, suffix=suffix)
+
+
+def _output_shape(ctx: EmitCtx, batch: int | None, rest: list[int]) -> str:
+    """The NHWC output shape tensor; a symbolic batch is read from X at run time."""
+    if batch is not None:
+        return int_const(ctx, [batch, *rest], "output_shape")
+    shape = ctx.add("Shape", [ctx.input(0)], {"out_type": Attr.dtype("DT_INT32")}, suffix="shape")
+    n = ctx.add("Slice", [shape, int_const(ctx, [0], "batch/begin"), int_const(ctx, [1], "batch/size")],
+                suffix="batch")
+    return ctx.add("ConcatV2", [n, int_const(ctx, rest, "output_shape/rest"), int_const(ctx, 0, "output_shape/axis")],
+                   {"N": Attr.i(2)}, suffix="output_shape")
+
+
+@TFJS.rule("ConvTranspose", produces={"Conv2DBackpropInput", "BiasAdd", "Transpose", "Slice", "ConcatV2",
+                                       "ExpandDims", "Squeeze", "Shape"},
+           limits=("1-D and 2-D only", "float32 only", "static channel and spatial dims",
+                   "dilations > 1 need constant weights", "output_shape larger than the full output fails"))
+def conv_transpose(ctx: EmitCtx) -> None:
+    """ConvTranspose(X, W, B?; auto_pad, dilations, group, kernel_shape, output_padding, output_shape, pads, strides) -> Y."""  # noqa: E501
+    need_float(ctx)
+    rank = ctx.rank(0)
+    if rank not in (3, 4):
+        raise fail("attribute", f"ConvTranspose over {rank - 2} spatial dims is not supported (1-D and 2-D only)")
+    one_d, n = rank == 3, rank - 2
+    shape, w_shape = ctx.shape(0), ctx.shape(1)
+    if shape is None or w_shape is None or any(d is None for d in (*shape[1:], *w_shape)):
+        raise fail("dynamic_shape", f"ConvTranspose needs static input and weight shapes, got {shape}, {w_shape}",
+                   "export the model with static shapes")
+    sizes = [int(d) for d in shape[2:] if d is not None]
+    kernel = [int(k or 0) for k in ctx.attr("kernel_shape") or w_shape[2:]]
+    strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
+    out_pad = spatial_ints(ctx, "output_padding", n, 0)
+    if any(op >= s for op, s in zip(out_pad, strides, strict=True)):
+        raise fail("attribute", f"output_padding {out_pad} must be smaller than strides {strides}")
+    pads, outs = _transpose_pads(ctx, sizes, effective(kernel, dilations), strides, out_pad)
+    if one_d:
+        strides, dilations, pads, outs = [1, *strides], [1, *dilations], [(0, 0), *pads], [1, *outs]
+    group, cin = int(ctx.attr("group", 1)), int(shape[1] or 0)
+    out_shape = _output_shape(ctx, shape[0], [*outs, int(w_shape[1] or 0)])
+    x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
+    x = to_channels_last(ctx, x, 4)
+    w = _transpose_filter(ctx, one_d, dilations)
+    if group == 1:
+        y = _backprop(ctx, x, w, out_shape, strides, pads, "deconv")
+    else:
+        step = cin // group
+        y = concat_channels(ctx, [_backprop(ctx, channel_slice(ctx, x, 4, 3, g * step, step, f"x{g}"),
+                                             channel_slice(ctx, w, 4, 3, g * step, step, f"w{g}"),
+                                             out_shape, strides, pads, f"deconv{g}") for g in range(group)])
+    y = to_channels_first(ctx, add_bias(ctx, y, 2), 4)
+    ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)

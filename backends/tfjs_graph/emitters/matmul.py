@@ -1,3 +1,269 @@
-"""Emitters for matmul ops."""
+"""Matrix products: MatMul and Gemm via tfjs MatMul/BatchMatMulV2 (integers via Mul + Sum)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import onnx_ir as ir
+
+from backends.tfjs_graph.emitters.common import int_const, transpose
+from backends.tfjs_graph.graph import Attr
+from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
+
+Dim = int | str | None
+MATMUL_OPS = frozenset({"MatMul", "BatchMatMulV2", "ExpandDims", "Mul", "Sum", "Transpose"})
+
+
+def is_float(ctx: EmitCtx, i: int = 0) -> bool:
+    return ctx.dtype(i) == ir.DataType.FLOAT
+
+
+def matmul(ctx: EmitCtx, a: str, b: str, ranks: tuple[int, int], adj: tuple[bool, bool] = (False, False),
+           suffix: str = "matmul") -> str:
+    """``a @ b`` for operands of rank >= 2 with numpy batch broadcasting (see ``safe_batches``).
+
+    tfjs MatMul kernels are float32 only on wasm, so integers use an exact int32 Mul + Sum instead.
+    """
+    ra, rb = ranks
+    if is_float(ctx):
+        t = {"T": Attr.dtype("DT_FLOAT")}
+        if ra == rb == 2:
+            return ctx.add("MatMul", [a, b], t | {"transpose_a": Attr.b(adj[0]), "transpose_b": Attr.b(adj[1])},
+                           suffix=suffix)
+        return ctx.add("BatchMatMulV2", [a, b], t | {"adj_x": Attr.b(adj[0]), "adj_y": Attr.b(adj[1])},
+                       suffix=suffix)
+    if adj[0]:
+        a = transpose(ctx, a, [*range(ra - 2), ra - 1, ra - 2], f"{suffix}/adj_a")
+    if adj[1]:
+        b = transpose(ctx, b, [*range(rb - 2), rb - 1, rb - 2], f"{suffix}/adj_b")
+    # [..., M, K, 1] * [..., 1, K, N] summed over K: exact int32 arithmetic on every backend.
+    t = {"T": Attr.dtype("DT_INT32")}
+    a3 = ctx.add("ExpandDims", [a, int_const(ctx, ra, f"{suffix}/a_axis")], suffix=f"{suffix}/a")
+    b3 = ctx.add("ExpandDims", [b, int_const(ctx, rb - 2, f"{suffix}/b_axis")], suffix=f"{suffix}/b")
+    prod = ctx.add("Mul", [a3, b3], t, suffix=f"{suffix}/mul")
+    axis = int_const(ctx, [max(ra, rb) - 1], f"{suffix}/k_axis")
+    return ctx.add("Sum", [prod, axis], t | {"keep_dims": Attr.b(False)}, suffix=suffix)
+
+
+def dims(ctx: EmitCtx, i: int) -> list[Dim]:
+    """Input ``i``'s dims: ints, symbolic names (equal names are equal sizes) or None."""
+    shape = ctx.value(i).shape
+    if shape is None:
+        raise fail("dynamic_shape", f"rank of input {i} is unknown", "run shape inference")
+    return [d if isinstance(d, int) else getattr(d, "value", None) for d in shape]
+
+
+def _broadcast(x: Sequence[Dim], y: Sequence[Dim]) -> list[Dim]:
+    n = max(len(x), len(y))
+    xs, ys = [1] * (n - len(x)) + list(x), [1] * (n - len(y)) + list(y)
+    return [b if a == 1 else a if b == 1 or a == b else None for a, b in zip(xs, ys, strict=True)]
+
+
+def _flat_ok(batch: Sequence[Dim], out: Sequence[Dim]) -> bool:
+    """tfjs indexes a flattened batch modulo its size: right only for leading 1s then the output's dims."""
+    padded = [1] * (len(out) - len(batch)) + list(batch)
+    p = next((i for i, d in enumerate(padded) if d != 1), len(padded))
+    return all(d is not None and d == o for d, o in zip(padded[p:], out[p:], strict=True))
+
+
+def safe_batches(ctx: EmitCtx, refs: list[str], shapes: list[list[Dim]]) -> list[str]:
+    """BroadcastTo the operands whose batch dims tfjs MatMul would broadcast wrongly (e.g. [2,1] x [1,3])."""
+    if not is_float(ctx):
+        return refs  # the Mul + Sum form broadcasts like numpy
+    out = _broadcast(shapes[0][:-2], shapes[1][:-2])
+    fixed = []
+    for j, (ref, shape) in enumerate(zip(refs, shapes, strict=True)):
+        if _flat_ok(shape[:-2], out):
+            fixed.append(ref)
+            continue
+        target = [d for d in [*out, *shape[-2:]] if isinstance(d, int)]
+        if len(target) != len(out) + 2:
+            raise fail("dynamic_shape", "MatMul batch broadcasting needs static batch dims",
+                       "export the model with static shapes")
+        fixed.append(ctx.add("BroadcastTo", [ref, int_const(ctx, target, f"broadcast{j}/shape")],
+                             suffix=f"broadcast{j}"))
+    return fixed
+
+
+@TFJS.rule("MatMul", produces=MATMUL_OPS | {"Squeeze", "BroadcastTo"},
+           limits=("batch dims broadcast between operands (e.g. [2,1,..] x [1,3,..]) must be static",))
+def mat_mul(ctx: EmitCtx) -> None:
+    """MatMul(A, B) -> Y."""
+    shapes = [dims(ctx, 0), dims(ctx, 1)]
+    refs = [ctx.input(0), ctx.input(1)]
+    ra, rb = len(shapes[0]), len(shapes[1])
+    if ra == 1:
+        refs[0] = ctx.add("ExpandDims", [refs[0], int_const(ctx, 0, "a_row/axis")], suffix="a_row")
+        shapes[0] = [1, *shapes[0]]
+    if rb == 1:
+        refs[1] = ctx.add("ExpandDims", [refs[1], int_const(ctx, 1, "b_col/axis")], suffix="b_col")
+        shapes[1] = [*shapes[1], 1]
+    refs = safe_batches(ctx, refs, shapes)
+    y = matmul(ctx, refs[0], refs[1], (len(shapes[0]), len(shapes[1])))
+    out_rank = max(len(shapes[0]), len(shapes[1]))
+    squeeze = ([out_rank - 2] if ra == 1 else []) + ([out_rank - 1] if rb == 1 else [])
+    if squeeze:
+        y = ctx.add("Squeeze", [y], {"squeeze_dims": Attr.ints(squeeze), "T": Attr.dtype(ctx.out_dtype())},
+                    suffix="squeeze")
+    ctx.set_output(0, y)
+
+
+@TFJS.rule("Gemm", produces={"MatMul", "Mul", "AddV2"}, limits=("float32 only",))
+def gemm(ctx: EmitCtx) -> None:
+    """Gemm(A, B, C?; alpha, beta, transA, transB) -> Y."""
+    if not is_float(ctx):
+        raise fail("dtype", "Gemm is emitted for float32 only", "use MatMul for integer products")
+    alpha, beta = float(ctx.attr("alpha", 1.0)), float(ctx.attr("beta", 1.0))
+    adj = (bool(ctx.attr("transA", 0)), bool(ctx.attr("transB", 0)))
+    t = {"T": Attr.dtype("DT_FLOAT")}
+    b, b_const = ctx.input(1), ctx.const(1)
+    if adj[1] and b_const is not None:
+        # Constant weights are transposed here; this also avoids the wasm _FusedMatMul kernel, which
+        # miscomputes transpose_b=true with a bias (seen with tfjs 4.22 after the bias-fusion pass).
+        b, adj = ctx.constant(np.ascontiguousarray(b_const.T), "b_t"), (adj[0], False)
+    y = matmul(ctx, ctx.input(0), b, (2, 2), adj)
+    if alpha != 1.0:
+        y = ctx.add("Mul", [y, ctx.constant(np.float32(alpha), "alpha")], t, suffix="alpha")
+    if ctx.has_input(2) and beta != 0.0:
+        c_const = ctx.const(2)
+        if beta == 1.0:
+            c = ctx.input(2)
+        elif c_const is not None:
+            c = ctx.constant((c_const * np.float32(beta)).astype(np.float32), "beta_c")
+        else:
+            c = ctx.add("Mul", [ctx.input(2), ctx.constant(np.float32(beta), "beta")], t, suffix="beta")
+        y = ctx.add("AddV2", [y, c], t, suffix="add_c")
+    ctx.set_output(0, y)
+
+
+def _parse_einsum(equation: str, n_inputs: int) -> tuple[list[str], str]:
+    """Operand terms and the output term; rejects what neither the lowering nor tfjs Einsum can do."""
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        raise fail("attribute", "Einsum with '...' (ellipsis) is not supported by TensorFlow.js",
+                   "spell out the broadcast dimensions with explicit labels")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if not arrow:  # implicit output: the labels used once, in alphabetical order
+        rhs = "".join(sorted(c for c in set(lhs) if lhs.count(c) == 1 and c.isalpha()))
+    if len(terms) != n_inputs or len(terms) > 2:
+        raise fail("attribute", f"Einsum with {n_inputs} operands: TensorFlow.js supports one or two")
+    for term in [*terms, rhs]:
+        if not all(c.isalpha() and c.isascii() for c in term) or len(set(term)) != len(term):
+            raise fail("attribute", f"Einsum term '{term}' repeats a label (diagonal) or has an invalid label",
+                       "TensorFlow.js einsum allows each label at most once per operand")
+    if set(rhs) - set("".join(terms)):
+        raise fail("attribute", f"Einsum output '{rhs}' has a label no operand has")
+    return terms, rhs
+
+
+def _sum_private(ctx: EmitCtx, ref: str, term: str, keep: str, j: int) -> tuple[str, str]:
+    """Sum away the labels of ``term`` that are not in ``keep``."""
+    axes = [i for i, c in enumerate(term) if c not in keep]
+    if not axes:
+        return ref, term
+    t = {"T": Attr.dtype(ctx.out_dtype()), "keep_dims": Attr.b(False)}
+    ref = ctx.add("Sum", [ref, int_const(ctx, axes, f"sum{j}/axes")], t, suffix=f"sum{j}")
+    return ref, "".join(c for c in term if c in keep)
+
+
+def _arrange(ctx: EmitCtx, ref: str, term: str, layouts: list[str], j: int) -> tuple[str, str, bool]:
+    """Transpose ``ref`` to the first of ``layouts`` unless it already has one; returns (ref, layout, adj)."""
+    for k, layout in enumerate(layouts):
+        if term == layout:
+            return ref, layout, k == 1
+    return transpose(ctx, ref, [term.index(c) for c in layouts[0]], f"arrange{j}"), layouts[0], False
+
+
+def _group_shape(sizes: dict[str, Dim], groups: list[str]) -> list[int] | None:
+    """Reshape target that merges each group of labels; None when more than one size is unknown."""
+    out: list[int] = []
+    for group in groups:
+        size: int | None = 1
+        for c in group:
+            d = sizes[c]
+            size = size * d if isinstance(d, int) and size is not None else None
+        out.append(-1 if size is None else size)
+    return out if out.count(-1) <= 1 else None
+
+
+def _reshape(ctx: EmitCtx, ref: str, shape: list[int], suffix: str) -> str:
+    return ctx.add("Reshape", [ref, int_const(ctx, shape, f"{suffix}/shape")], {"T": Attr.dtype(ctx.out_dtype())},
+                   suffix=suffix)
+
+
+class _Lowering:
+    """Two-operand einsum as (sum private labels) -> transpose -> reshape -> batched matmul -> reshape -> transpose."""
+
+    def __init__(self, ctx: EmitCtx, terms: list[str], rhs: str) -> None:
+        self.ctx, self.rhs = ctx, rhs
+        ta, tb = terms
+        self.sizes: dict[str, Dim] = {}
+        for i, term in enumerate(terms):
+            for c, d in zip(term, dims(ctx, i), strict=True):
+                if self.sizes.get(c) is None:
+                    self.sizes[c] = d if isinstance(d, int) else None
+        self.batch = "".join(c for c in rhs if c in ta and c in tb)
+        self.free_a = "".join(c for c in rhs if c in ta and c not in tb)
+        self.free_b = "".join(c for c in rhs if c in tb and c not in ta)
+        self.contract = "".join(c for c in ta if c in tb and c not in rhs)
+
+    def plain(self) -> bool:
+        """One label per matrix group: BatchMatMulV2 works on the operands without reshapes."""
+        return len(self.free_a) == len(self.free_b) == len(self.contract) == 1
+
+    def shapes(self) -> tuple[list[int], list[int], list[int]] | None:
+        batch = list(self.batch)
+        shapes = (_group_shape(self.sizes, [*batch, self.free_a, self.contract]),
+                  _group_shape(self.sizes, [*batch, self.contract, self.free_b]),
+                  _group_shape(self.sizes, [*batch, *self.free_a, *self.free_b]))
+        return None if any(s is None for s in shapes) else shapes  # type: ignore[return-value]
+
+    def emit(self, a: str, b: str, ta: str, tb: str) -> str:
+        ctx, bt, fa, fb, k = self.ctx, self.batch, self.free_a, self.free_b, self.contract
+        a, ta = _sum_private(ctx, a, ta, bt + fa + k, 0)
+        b, tb = _sum_private(ctx, b, tb, bt + fb + k, 1)
+        shapes = None if self.plain() else self.shapes()
+        a, ta, adj_a = _arrange(ctx, a, ta, [bt + fa + k, bt + k + fa] if self.plain() else [bt + fa + k], 0)
+        b, tb, adj_b = _arrange(ctx, b, tb, [bt + k + fb, bt + fb + k] if self.plain() else [bt + k + fb], 1)
+        rank = len(bt) + 2
+        if shapes is not None:
+            a, b = _reshape(ctx, a, shapes[0], "a_groups"), _reshape(ctx, b, shapes[1], "b_groups")
+        y = matmul(ctx, a, b, (rank, rank), (adj_a, adj_b))
+        if shapes is not None:
+            y = _reshape(ctx, y, shapes[2], "out_groups")
+        got = bt + fa + fb
+        return transpose(ctx, y, [got.index(c) for c in self.rhs], "to_output")
+
+
+def _einsum_op(ctx: EmitCtx, terms: list[str], rhs: str) -> str:
+    """The tfjs Einsum op (no wasm kernel); labels renamed to lower case since the JS mapper lower-cases."""
+    labels = list(dict.fromkeys("".join(terms) + rhs))
+    if len(labels) > 26:
+        raise fail("attribute", "Einsum with more than 26 distinct labels cannot be lower-cased for TensorFlow.js")
+    rename = {c: chr(ord("a") + i) for i, c in enumerate(labels)}
+    eq = ",".join("".join(rename[c] for c in t) for t in terms) + "->" + "".join(rename[c] for c in rhs)
+    attrs = {"equation": Attr.s(eq), "N": Attr.i(len(terms)), "T": Attr.dtype(ctx.out_dtype())}
+    return ctx.add("Einsum", ctx.inputs(), attrs)
+
+
+@TFJS.rule("Einsum", produces=MATMUL_OPS | {"Reshape", "Einsum"},
+           limits=("at most two operands", "no '...' (ellipsis) and no repeated label within one operand",
+                   "shapes the lowering cannot reshape statically fall back to the tfjs Einsum op (no wasm kernel)"))
+def einsum(ctx: EmitCtx) -> None:
+    """Einsum(Inputs...; equation) -> Output."""
+    eq = ctx.attr("equation", "")
+    terms, rhs = _parse_einsum(eq.decode() if isinstance(eq, bytes) else str(eq), len(ctx.node.inputs))
+    if len(terms) == 1:
+        x, term = _sum_private(ctx, ctx.input(0), terms[0], rhs, 0)
+        y = transpose(ctx, x, [term.index(c) for c in rhs], "to_output")
+        ctx.set_output(0, ctx.add("Identity", [y], suffix="out") if y == ctx.input(0) else y)
+        return
+    lowering = _Lowering(ctx, terms, rhs)
+    if lowering.plain() or lowering.shapes() is not None:
+        ctx.set_output(0, lowering.emit(ctx.input(0), ctx.input(1), *terms))
+    elif is_float(ctx):
+        ctx.set_output(0, _einsum_op(ctx, terms, rhs))
+    else:
+        raise fail("dynamic_shape", "integer Einsum needs static sizes to be lowered to Mul + Sum")

@@ -1,3 +1,310 @@
-"""Emitters for pool ops."""
+"""Emitters for pooling: MaxPool, AveragePool, LpPool (1-D to 3-D) and the global pools, channels-last in tfjs."""
 
 from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backends.tfjs_graph.emitters.common import int_const, to_channels_first, to_channels_last
+from backends.tfjs_graph.emitters.conv import (
+    Pads,
+    auto_pad_of,
+    effective,
+    expand_1d,
+    is_same,
+    need_float,
+    pad_spatial,
+    resolve_pads,
+    spatial_ints,
+    squeeze_1d,
+    static_spatial,
+    window_attrs,
+)
+from backends.tfjs_graph.graph import Attr
+from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
+
+_COMMON_LIMITS = ("1-D, 2-D and 3-D only", "float32 only",
+                  "dilations > 1, ceil_mode and (for averages) non-SAME padding need static spatial dims")
+
+
+@dataclass
+class Window:
+    """A 2-D or 3-D pooling window; ``pads`` None means tfjs SAME, ``sizes`` None means unknown spatial dims."""
+
+    kernel: list[int]
+    strides: list[int]
+    pads: Pads | None
+    sizes: list[int] | None
+    ceil: bool = False
+    dilations: list[int] = field(default_factory=list)
+
+    @property
+    def eff(self) -> list[int]:
+        """The dilated window extent per dim."""
+        return [(k - 1) * d + 1 for k, d in zip(self.kernel, self.dilations or [1] * len(self.kernel), strict=True)]
+
+    @property
+    def dilated(self) -> bool:
+        return any(d > 1 for d in self.dilations)
+
+    def padded(self) -> Pads:
+        """Pads including the extra end rows/cols that ceil_mode windows reach."""
+        assert self.pads is not None
+        if self.sizes is None:
+            return self.pads
+        out = []
+        for n, k, s, (b, e) in zip(self.sizes, self.eff, self.strides, self.pads, strict=True):
+            reach = (self.out_size(n, k, s, b, e) - 1) * s + k
+            out.append((b, max(e, reach - n - b)))
+        return out
+
+    def out_size(self, n: int, k: int, s: int, b: int, e: int) -> int:
+        span = n + b + e - k
+        if not self.ceil:
+            return span // s + 1
+        size = -(-span // s) + 1
+        # onnxruntime (like PyTorch) drops a last window that would start in the end padding.
+        return size - 1 if (size - 1) * s >= n + b else size
+
+    def starts(self) -> list[np.ndarray]:
+        """Per dim, where each output window starts in unpadded coordinates."""
+        assert self.sizes is not None
+        return [np.arange((n + b + e - k) // s + 1) * s - b
+                for n, k, s, (b, e) in zip(self.sizes, self.eff, self.strides, self.padded(), strict=True)]
+
+
+def _window(ctx: EmitCtx, n: int) -> Window:
+    """Kernel, strides, dilations and pads of the channels-last core (1-D gets a leading unit dim)."""
+    kernel = [int(k) for k in ctx.attr("kernel_shape") or []]
+    if len(kernel) != n:
+        raise fail("attribute", f"kernel_shape {kernel} must have {n} values")
+    strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
+    pads = resolve_pads(ctx, effective(kernel, dilations), strides)
+    ceil = bool(ctx.attr("ceil_mode", 0)) and auto_pad_of(ctx) in ("NOTSET", "VALID")
+    shape = ctx.shape(0)
+    sizes = None if shape is None or any(d is None for d in shape[2:]) else [int(d or 0) for d in shape[2:]]
+    if sizes is None and (ceil or any(d > 1 for d in dilations)):
+        static_spatial(ctx, 0, "ceil_mode or dilations")
+    if n == 1:
+        pads = None if pads is None else [(0, 0), *pads]
+        return Window([1, *kernel], [1, *strides], pads, None if sizes is None else [1, *sizes], ceil, [1, *dilations])
+    return Window(kernel, strides, pads, sizes, ceil, dilations)
+
+
+def _prepare(ctx: EmitCtx) -> tuple[str, Window, bool]:
+    """The channels-last input, its window, and whether the op is 1-D."""
+    need_float(ctx)
+    rank = ctx.rank(0)
+    if rank not in (3, 4, 5):
+        raise fail("attribute", f"{ctx.node.op_type} over {rank - 2} spatial dims is not supported (1-D to 3-D only)")
+    one_d = rank == 3
+    x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
+    return to_channels_last(ctx, x, max(rank, 4)), _window(ctx, rank - 2), one_d
+
+
+def _finish(ctx: EmitCtx, y: str, one_d: bool) -> None:
+    y = to_channels_first(ctx, y, max(ctx.rank(0), 4))
+    ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)
+
+
+def _pool(ctx: EmitCtx, op: str, x: str, win: Window, same: bool) -> str:
+    """MaxPool/AvgPool (2-D) or MaxPool3D/AvgPool3D, SAME or VALID."""
+    attrs = window_attrs(win.strides, None if same else [(0, 0)] * len(win.kernel))
+    attrs["ksize"] = Attr.ints([1, *win.kernel, 1])
+    if len(win.kernel) == 3:
+        op, attrs["data_format"] = f"{op}3D", Attr.s("NDHWC")
+    if op != "MaxPool":
+        attrs.pop("explicit_paddings")
+    return ctx.add(op, [x], attrs, suffix=op.lower())
+
+
+def _is_tfjs_same(win: Window) -> bool:
+    """Whether tfjs SAME padding gives exactly this window's padding and output."""
+    if win.dilated:
+        return False
+    if win.pads is None:
+        return True
+    sizes = win.sizes
+    return sizes is not None and is_same(win.pads, sizes, win.kernel, win.strides) and win.padded() == win.pads
+
+
+def _max_pool_3d(ctx: EmitCtx, x: str, win: Window) -> str:
+    """3-D max pooling as two 2-D MaxPools (H-W, then D), exact since max is separable.
+
+    Not MaxPool3D: its wasm kernel starts from FLT_MIN (the smallest positive float), so it is wrong for windows
+    whose max is negative.
+    """
+    shape = ctx.shape(0)
+    if win.pads is None or win.sizes is None or shape is None or shape[1] is None:
+        raise fail("dynamic_shape", "3-D MaxPool needs static channel and spatial dims")
+    pads = win.padded()
+    (dp, hp, wp), c = [n + b + e for n, (b, e) in zip(win.sizes, pads, strict=True)], int(shape[1])
+    (kd, kh, kw), (sd, sh, sw) = win.kernel, win.strides
+    od, oh, ow = (dp - kd) // sd + 1, (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    y = pad_spatial(ctx, x, pads, -np.inf)
+    y = ctx.add("Reshape", [y, int_const(ctx, [-1, hp, wp, c], "hw/shape")], suffix="hw/reshape")
+    y = _pool(ctx, "MaxPool", y, Window([kh, kw], [sh, sw], [(0, 0)] * 2, None), False)
+    y = ctx.add("Reshape", [y, int_const(ctx, [-1, dp, oh * ow, c], "d/shape")], suffix="d/reshape")
+    y = _pool(ctx, "MaxPool", y, Window([kd, 1], [sd, 1], [(0, 0)] * 2, None), False)
+    return ctx.add("Reshape", [y, int_const(ctx, [-1, od, oh, ow, c], "out/shape")], suffix="out/reshape")
+
+
+def _taps(ctx: EmitCtx, x: str, win: Window) -> list[str]:
+    """For dilated windows: one StridedSlice of the padded input per kernel tap (exact, kernel-size many ops)."""
+    rank = len(win.kernel) + 2
+    outs = [len(s) for s in win.starts()]
+    step = int_const(ctx, [1, *win.strides, 1], "tap/step")
+    taps = []
+    for offsets in itertools.product(*(range(k) for k in win.kernel)):
+        begin = [o * d for o, d in zip(offsets, win.dilations, strict=True)]
+        end = [b + (n - 1) * s + 1 for b, n, s in zip(begin, outs, win.strides, strict=True)]
+        tag = "_".join(map(str, offsets))
+        taps.append(ctx.add("StridedSlice", [x, int_const(ctx, [0, *begin, 0], f"tap{tag}/begin"),
+                                             int_const(ctx, [0, *end, 0], f"tap{tag}/end"), step],
+                            {"begin_mask": Attr.i(0), "end_mask": Attr.i(1 | 1 << (rank - 1)),
+                             "ellipsis_mask": Attr.i(0), "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0)},
+                            suffix=f"tap{tag}"))
+    return taps
+
+
+def _max_of(ctx: EmitCtx, refs: list[str]) -> str:
+    y = refs[0]
+    for i, ref in enumerate(refs[1:]):
+        y = ctx.add("Maximum", [y, ref], {"T": Attr.dtype("DT_FLOAT")}, suffix=f"max{i}")
+    return y
+
+
+@TFJS.rule("MaxPool", produces={"MaxPool", "PadV2", "Reshape", "StridedSlice", "Maximum", "Transpose", "ExpandDims",
+                                 "Squeeze"},
+           limits=(*_COMMON_LIMITS, "3-D needs static channel and spatial dims", "the Indices output is not supported"))
+def max_pool(ctx: EmitCtx) -> None:
+    """MaxPool(X; auto_pad, ceil_mode, dilations, kernel_shape, pads, storage_order, strides) -> Y, Indices?."""
+    if ctx.has_output(1):
+        raise fail("attribute", "MaxPool Indices output is not supported", "use only the pooled values")
+    x, win, one_d = _prepare(ctx)
+    if win.dilated:
+        y = _max_of(ctx, _taps(ctx, pad_spatial(ctx, x, win.padded(), -np.inf), win))
+    elif len(win.kernel) == 3:
+        y = _max_pool_3d(ctx, x, win)
+    elif _is_tfjs_same(win):
+        y = _pool(ctx, "MaxPool", x, win, True)
+    else:
+        y = _pool(ctx, "MaxPool", pad_spatial(ctx, x, win.padded(), -np.inf), win, False)
+    _finish(ctx, y, one_d)
+
+
+def _counts(win: Window, include_pad: bool) -> np.ndarray:
+    """How many elements each output window averages over (onnxruntime semantics), as an N-D grid."""
+    assert win.sizes is not None and win.pads is not None
+    grid = np.ones((), np.float64)
+    for n, k, d, (b, e), starts in zip(win.sizes, win.kernel, win.dilations, win.pads, win.starts(), strict=True):
+        taps = starts[:, None] + np.arange(k)[None, :] * d
+        lo, hi = (-b, n + e) if include_pad else (0, n)
+        grid = np.multiply.outer(grid, ((taps >= lo) & (taps < hi)).sum(axis=1))
+    return grid
+
+
+def _scale(ctx: EmitCtx, y: str, factor: np.ndarray | float, suffix: str) -> str:
+    arr = np.asarray(factor, np.float64)
+    if np.all(arr == 1.0):
+        return y
+    value = arr[None, ..., None] if arr.ndim else arr
+    return ctx.add("Mul", [y, ctx.constant(value.astype(np.float32), suffix)], {"T": Attr.dtype("DT_FLOAT")},
+                   suffix=suffix)
+
+
+def _window_sum_scale(ctx: EmitCtx, x: str, win: Window, include_pad: bool, mean: bool) -> str:
+    """Zero-pad, sum each window, then divide by the element count when ``mean``.
+
+    The sum is a VALID AvgPool times the area, or the AddN of the taps when the window is dilated.
+    """
+    padded = pad_spatial(ctx, x, win.padded(), None)
+    area = int(np.prod(win.kernel))
+    if win.dilated:
+        taps = _taps(ctx, padded, win)
+        y, area = ctx.add("AddN", taps, {"N": Attr.i(len(taps)), "T": Attr.dtype("DT_FLOAT")}, suffix="sum"), 1
+    else:
+        y = _pool(ctx, "AvgPool", padded, win, False)
+    if not mean:
+        return _scale(ctx, y, float(area), "area")
+    if win.sizes is None:
+        if not include_pad:
+            static_spatial(ctx, 0, "AveragePool with count_include_pad=0 and explicit pads")
+        return y
+    return _scale(ctx, y, area / _counts(win, include_pad), "scale")
+
+
+@TFJS.rule("AveragePool", produces={"AvgPool", "AvgPool3D", "Pad", "Mul", "StridedSlice", "AddN", "Transpose",
+                                     "ExpandDims", "Squeeze"},
+           limits=_COMMON_LIMITS)
+def average_pool(ctx: EmitCtx) -> None:
+    """AveragePool(X; auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides) -> Y."""
+    x, win, one_d = _prepare(ctx)
+    include_pad = bool(ctx.attr("count_include_pad", 0))
+    has_pad = win.pads is None or any(b or e for b, e in win.padded())
+    if not win.dilated and (not has_pad or (not include_pad and _is_tfjs_same(win))):
+        y = _pool(ctx, "AvgPool", x, win, has_pad)
+    else:
+        if win.pads is None:
+            static_spatial(ctx, 0, "AveragePool SAME_UPPER with count_include_pad=1")
+        y = _window_sum_scale(ctx, x, win, include_pad, True)
+    _finish(ctx, y, one_d)
+
+
+def _lp_power(ctx: EmitCtx, x: str, p: float, suffix: str) -> str:
+    exponent = ctx.constant(np.float32(p), f"{suffix}/p")
+    return ctx.add("Pow", [x, exponent], {"T": Attr.dtype("DT_FLOAT")}, suffix=suffix)
+
+
+def _lp_p(ctx: EmitCtx) -> float:
+    p = float(ctx.attr("p", 2))
+    if p <= 0:
+        raise fail("attribute", f"LpPool p={p} must be positive")
+    return p
+
+
+@TFJS.rule("LpPool", produces={"Abs", "Pow", "AvgPool", "AvgPool3D", "Pad", "Mul", "StridedSlice", "AddN",
+                                "Transpose", "ExpandDims", "Squeeze"},
+           limits=_COMMON_LIMITS)
+def lp_pool(ctx: EmitCtx) -> None:
+    """LpPool(X; auto_pad, ceil_mode, dilations, kernel_shape, p, pads, strides) -> Y."""
+    p = _lp_p(ctx)
+    x, win, one_d = _prepare(ctx)
+    if win.pads is None:
+        static_spatial(ctx, 0, "LpPool SAME_UPPER")
+    powered = _lp_power(ctx, ctx.add("Abs", [x], {"T": Attr.dtype("DT_FLOAT")}, suffix="abs"), p, "pow")
+    y = _lp_power(ctx, _window_sum_scale(ctx, powered, win, True, False), 1.0 / p, "root")
+    _finish(ctx, y, one_d)
+
+
+def _global(ctx: EmitCtx, op: str, x: str) -> str:
+    rank = ctx.rank(0)
+    if rank < 3:
+        raise fail("attribute", f"{ctx.node.op_type} needs a rank >= 3 input, got rank {rank}")
+    axes = int_const(ctx, list(range(2, rank)), f"{op.lower()}/axes")
+    return ctx.add(op, [x, axes], {"keep_dims": Attr.b(True), "T": Attr.dtype("DT_FLOAT")}, suffix=op.lower())
+
+
+@TFJS.rule("GlobalAveragePool", produces={"Mean"}, limits=("float32 only",))
+def global_average_pool(ctx: EmitCtx) -> None:
+    """GlobalAveragePool(X) -> Y."""
+    need_float(ctx)
+    ctx.set_output(0, _global(ctx, "Mean", ctx.input(0)))
+
+
+@TFJS.rule("GlobalMaxPool", produces={"Max"}, limits=("float32 only",))
+def global_max_pool(ctx: EmitCtx) -> None:
+    """GlobalMaxPool(X) -> Y."""
+    need_float(ctx)
+    ctx.set_output(0, _global(ctx, "Max", ctx.input(0)))
+
+
+@TFJS.rule("GlobalLpPool", produces={"Abs", "Pow", "Sum"}, limits=("float32 only",))
+def global_lp_pool(ctx: EmitCtx) -> None:
+    """GlobalLpPool(X; p) -> Y."""
+    need_float(ctx)
+    p = _lp_p(ctx)
+    powered = _lp_power(ctx, ctx.add("Abs", [ctx.input(0)], {"T": Attr.dtype("DT_FLOAT")}, suffix="abs"), p, "pow")
+    ctx.set_output(0, _lp_power(ctx, _global(ctx, "Sum", powered), 1.0 / p, "root"))

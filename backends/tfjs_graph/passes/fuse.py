@@ -30,6 +30,8 @@ class Match:
             return "no bias add or activation follows"
         if self.base.op == "MatMul" and self.activation == "Prelu" and self.bias is None:
             return "tfjs _FusedMatMul reads a Prelu alpha only after a bias"
+        if self.base.op == "MatMul" and any(_flag(self.base, k) for k in ("transpose_a", "transpose_b")):
+            return "the tfjs 4.22 wasm fused matmul adds the bias wrongly to transposed operands"
         return ""
 
 
@@ -123,3 +125,8 @@ def _data_format(node: TfNode) -> str:
     attr = node.attrs.get("data_format")
     return "NHWC" if attr is None else str(attr.value).upper()
 
+
+
+def _flag(node: TfNode, name: str) -> bool:
+    attr = node.attrs.get(name)
+    return bool(attr.value) if attr is not None else False
