@@ -45,7 +45,7 @@ def normalize_opset(model: ir.Model, target: int = TARGET_OPSET) -> ir.Model:
 
 def _name_legacy_resizes(model: ir.Model, opset: int) -> set[str]:
     """Output names of Upsample and opset-10 Resize nodes (the converter keeps value names only)."""
-    return {node.outputs[0].name for node in model.graph
+    return {node.outputs[0].name or "" for node in model.graph
             if node.op_type == "Upsample" or (node.op_type == "Resize" and opset <= 10)}
 
 

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import onnx
+from onnx import helper
 
-from tests.cases import OpCase, node_model, rand
+from tests.cases import OpCase, node_model, rand, with_output_types
 
 X = (2, 3, 7, 9)
 
@@ -18,6 +20,19 @@ def pool_case(op: str, cid: str, x_shape: Sequence[int | str] = X, *, xfail: str
     model = node_model(op, [("x", np.float32, x_shape)], outputs, **attrs)
     shape = feed_shape or [int(d) for d in x_shape]
     return OpCase(f"{op}-{cid}", op, model, rand(("x", shape)), xfail=xfail)
+
+
+def int_case(cid: str, elem: int, dtype: type, **attrs: Any) -> OpCase:
+    """A MaxPool case on int8/uint8 input (node_model knows only float32/int32/int64/bool)."""
+
+    def build() -> onnx.ModelProto:
+        node = helper.make_node("MaxPool", ["x"], ["y"], **attrs)
+        graph = helper.make_graph([node], "MaxPool", [helper.make_tensor_value_info("x", elem, X)],
+                                  [onnx.ValueInfoProto(name="y")])
+        return with_output_types(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]))
+
+    info = np.iinfo(dtype)
+    return OpCase(f"MaxPool-{cid}", "MaxPool", build, rand(("x", X), dtype=dtype, low=info.min, high=info.max))
 
 
 def _windowed(op: str, suffix: str = "", **extra: Any) -> list[OpCase]:
@@ -50,6 +65,8 @@ def _windowed(op: str, suffix: str = "", **extra: Any) -> list[OpCase]:
 
 MAX = [
     *_windowed("MaxPool"),
+    int_case("uint8", onnx.TensorProto.UINT8, np.uint8, kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1]),
+    int_case("int8", onnx.TensorProto.INT8, np.int8, kernel_shape=[2, 2], auto_pad="SAME_UPPER"),
     pool_case("MaxPool", "storage_order", kernel_shape=[2, 2], storage_order=1),
     pool_case("MaxPool", "dynamic_batch", ("N", 3, 7, 9), feed_shape=X, kernel_shape=[3, 3], strides=[2, 2],
               auto_pad="SAME_UPPER"),
@@ -62,7 +79,19 @@ MAX = [
               strides=[1, 2, 1]),
     pool_case("MaxPool", "dilations_dynamic", ("N", 3, "H", "W"), feed_shape=X, kernel_shape=[2, 2], dilations=[2, 2],
               xfail="dilated pooling needs static spatial dims"),
-    pool_case("MaxPool", "indices", outputs=("y", "i"), kernel_shape=[2, 2], xfail="MaxPool Indices output"),
+    pool_case("MaxPool", "indices", outputs=("y", "i"), kernel_shape=[2, 2]),
+    pool_case("MaxPool", "indices_pads_ceil", outputs=("y", "i"), kernel_shape=[3, 2], strides=[2, 2],
+              pads=[1, 0, 0, 1], ceil_mode=1),
+    pool_case("MaxPool", "indices_same_lower_col_major", outputs=("y", "i"), kernel_shape=[3, 3], strides=[2, 1],
+              auto_pad="SAME_LOWER", storage_order=1),
+    pool_case("MaxPool", "indices_dilations", outputs=("y", "i"), kernel_shape=[2, 2], dilations=[2, 3],
+              pads=[1, 1, 0, 1]),
+    pool_case("MaxPool", "indices_1d", (2, 3, 11), outputs=("y", "i"), kernel_shape=[3], strides=[2], pads=[1, 1]),
+    pool_case("MaxPool", "indices_1d_col_major", (2, 3, 11), outputs=("y", "i"), kernel_shape=[2], storage_order=1),
+    pool_case("MaxPool", "indices_3d", (2, 3, 4, 5, 6), outputs=("y", "i"), kernel_shape=[2, 2, 3],
+              strides=[1, 2, 2], pads=[0, 1, 1, 1, 0, 0]),
+    pool_case("MaxPool", "indices_dynamic_batch", ("N", 3, 7, 9), feed_shape=X, outputs=("y", "i"),
+              kernel_shape=[2, 2], xfail="Indices need a static batch"),
     # all-negative input: the wasm MaxPool3D kernel would return FLT_MIN here (it is not used).
     OpCase("MaxPool-3d_negative", "MaxPool", node_model("MaxPool", [("x", np.float32, (2, 3, 4, 5, 6))],
            kernel_shape=[2, 2, 2], strides=[1, 2, 1]), rand(("x", (2, 3, 4, 5, 6)), low=-3.0, high=-1.0)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("elementwise", "activation", "conv", "pool", "normalization", "image", "shape", "slicing",
+_MODULES = ("elementwise", "activation", "conv", "conv_transpose", "pool", "normalization", "image", "shape", "slicing",
             "creation", "reduce", "matmul", "evaluation")
 _loaded = False
 

@@ -1,4 +1,4 @@
-"""Emitters for convolutions: Conv (1-D, 2-D; grouped and depthwise) and ConvTranspose, all NHWC in tfjs."""
+"""Emitters for Conv (1-D to 3-D; grouped and depthwise), channels-last in tfjs, and helpers shared by the family."""
 
 from __future__ import annotations
 
@@ -85,9 +85,9 @@ def expand_1d(ctx: EmitCtx, ref: str, suffix: str) -> str:
     return ctx.add("ExpandDims", [ref, int_const(ctx, 2, f"{suffix}/axis")], suffix=suffix)
 
 
-def squeeze_1d(ctx: EmitCtx, ref: str) -> str:
+def squeeze_1d(ctx: EmitCtx, ref: str, suffix: str = "squeeze") -> str:
     """NC1W -> NCW."""
-    return ctx.add("Squeeze", [ref], {"squeeze_dims": Attr.ints([2])}, suffix="squeeze")
+    return ctx.add("Squeeze", [ref], {"squeeze_dims": Attr.ints([2])}, suffix=suffix)
 
 
 def window_attrs(strides: Sequence[int], pads: Pads | None) -> dict[str, Attr]:
@@ -246,100 +246,4 @@ def conv(ctx: EmitCtx) -> None:
     else:
         y = _grouped(ctx, op, x, w, group, (strides, dilations, pads))
     y = to_channels_first(ctx, add_bias(ctx, y, 2), core)
-    ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)
-
-
-# -- ConvTranspose --------------------------------------------------------------------------
-def _transpose_pads(ctx: EmitCtx, sizes: list[int], eff: list[int], strides: list[int], out_pad: list[int],
-                    ) -> tuple[Pads, list[int]]:
-    """ConvTranspose (begin, end) pads and output sizes per the ONNX spec (as onnxruntime computes them)."""
-    full = [(n - 1) * s + op + k for n, s, op, k in zip(sizes, strides, out_pad, eff, strict=True)]
-    auto_pad = auto_pad_of(ctx)
-    target = ctx.attr("output_shape")
-    if target is None and auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        target = [n * s for n, s in zip(sizes, strides, strict=True)]
-    if target is None:
-        n = len(sizes)
-        flat = [0] * (2 * n) if auto_pad == "VALID" else [int(p) for p in ctx.attr("pads") or [0] * (2 * n)]
-        pads = [(flat[i], flat[i + n]) for i in range(n)]
-        return pads, [f - b - e for f, (b, e) in zip(full, pads, strict=True)]
-    target = [int(t) for t in target][-len(sizes):]
-    totals = [f - t for f, t in zip(full, target, strict=True)]
-    if min(totals) < 0:
-        raise fail("attribute", f"output_shape {target} is larger than the full transposed output {full}")
-    upper = auto_pad == "SAME_UPPER"
-    return [(t // 2, t - t // 2) if upper else (t - t // 2, t // 2) for t in totals], target
-
-
-def _transpose_filter(ctx: EmitCtx, one_d: bool, dilations: list[int]) -> str:
-    """ONNX [C_in, C_out/g, kh, kw] -> tfjs [kh', kw', C_out/g, C_in], dilated with zeros in numpy."""
-    w = ctx.const(1)
-    if w is None:
-        if any(d > 1 for d in dilations):
-            raise fail("needs_constant_input", "dilated ConvTranspose needs constant weights")
-        ref = expand_1d(ctx, ctx.input(1), "filter/expand") if one_d else ctx.input(1)
-        return transpose(ctx, ref, [2, 3, 1, 0], "filter/hwoi")
-    w = w.astype(np.float32)
-    w = w[:, :, None, :] if one_d else w
-    kh, kw = w.shape[2:]
-    dh, dw = dilations
-    dilated = np.zeros((*w.shape[:2], (kh - 1) * dh + 1, (kw - 1) * dw + 1), np.float32)
-    dilated[:, :, ::dh, ::dw] = w
-    return ctx.constant(np.ascontiguousarray(dilated.transpose(2, 3, 1, 0)), "filter")
-
-
-def _backprop(ctx: EmitCtx, x: str, w: str, out_shape: str, strides: list[int], pads: Pads, suffix: str) -> str:
-    attrs = window_attrs(strides, pads)
-    attrs["dilations"] = Attr.ints([1, 1, 1, 1])
-    return ctx.add("Conv2DBackpropInput", [out_shape, w, x], attrs, suffix=suffix)
-
-
-def _output_shape(ctx: EmitCtx, batch: int | None, rest: list[int]) -> str:
-    """The NHWC output shape tensor; a symbolic batch is read from X at run time."""
-    if batch is not None:
-        return int_const(ctx, [batch, *rest], "output_shape")
-    shape = ctx.add("Shape", [ctx.input(0)], {"out_type": Attr.dtype("DT_INT32")}, suffix="shape")
-    n = ctx.add("Slice", [shape, int_const(ctx, [0], "batch/begin"), int_const(ctx, [1], "batch/size")],
-                suffix="batch")
-    return ctx.add("ConcatV2", [n, int_const(ctx, rest, "output_shape/rest"), int_const(ctx, 0, "output_shape/axis")],
-                   {"N": Attr.i(2)}, suffix="output_shape")
-
-
-@TFJS.rule("ConvTranspose", produces={"Conv2DBackpropInput", "BiasAdd", "Transpose", "Slice", "ConcatV2",
-                                       "ExpandDims", "Squeeze", "Shape"},
-           limits=("1-D and 2-D only", "float32 only", "static channel and spatial dims",
-                   "dilations > 1 need constant weights", "output_shape larger than the full output fails"))
-def conv_transpose(ctx: EmitCtx) -> None:
-    """ConvTranspose(X, W, B?; auto_pad, dilations, group, kernel_shape, output_padding, output_shape, pads, strides) -> Y."""  # noqa: E501
-    need_float(ctx)
-    rank = ctx.rank(0)
-    if rank not in (3, 4):
-        raise fail("attribute", f"ConvTranspose over {rank - 2} spatial dims is not supported (1-D and 2-D only)")
-    one_d, n = rank == 3, rank - 2
-    shape, w_shape = ctx.shape(0), ctx.shape(1)
-    if shape is None or w_shape is None or any(d is None for d in (*shape[1:], *w_shape)):
-        raise fail("dynamic_shape", f"ConvTranspose needs static input and weight shapes, got {shape}, {w_shape}",
-                   "export the model with static shapes")
-    sizes = [int(d) for d in shape[2:] if d is not None]
-    kernel = [int(k or 0) for k in ctx.attr("kernel_shape") or w_shape[2:]]
-    strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
-    out_pad = spatial_ints(ctx, "output_padding", n, 0)
-    if any(op >= s for op, s in zip(out_pad, strides, strict=True)):
-        raise fail("attribute", f"output_padding {out_pad} must be smaller than strides {strides}")
-    pads, outs = _transpose_pads(ctx, sizes, effective(kernel, dilations), strides, out_pad)
-    if one_d:
-        strides, dilations, pads, outs = [1, *strides], [1, *dilations], [(0, 0), *pads], [1, *outs]
-    group, cin = int(ctx.attr("group", 1)), int(shape[1] or 0)
-    out_shape = _output_shape(ctx, shape[0], [*outs, int(w_shape[1] or 0)])
-    x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
-    x = to_channels_last(ctx, x, 4)
-    w = _transpose_filter(ctx, one_d, dilations)
-    if group == 1:
-        y = _backprop(ctx, x, w, out_shape, strides, pads, "deconv")
-    else:
-        step = cin // group
-        y = concat_channels(ctx, [_backprop(ctx, channel_slice(ctx, x, 4, 3, g * step, step, f"x{g}"),
-                                             channel_slice(ctx, w, 4, 3, g * step, step, f"w{g}"),
-                                             out_shape, strides, pads, f"deconv{g}") for g in range(group)])
-    y = to_channels_first(ctx, add_bias(ctx, y, 2), 4)
     ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)

@@ -25,8 +25,7 @@ from backends.tfjs_graph.emitters.conv import (
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
-_COMMON_LIMITS = ("1-D, 2-D and 3-D only", "float32 only",
-                  "dilations > 1, ceil_mode and (for averages) non-SAME padding need static spatial dims")
+_COMMON_LIMITS = ("1-D, 2-D and 3-D only", "dilations > 1 and ceil_mode need static spatial dims")
 
 
 @dataclass
@@ -93,14 +92,23 @@ def _window(ctx: EmitCtx, n: int) -> Window:
     return Window(kernel, strides, pads, sizes, ceil, dilations)
 
 
-def _prepare(ctx: EmitCtx) -> tuple[str, Window, bool]:
-    """The channels-last input, its window, and whether the op is 1-D."""
-    need_float(ctx)
+def _cast(ctx: EmitCtx, x: str, src: str, dst: str, suffix: str) -> str:
+    return ctx.add("Cast", [x], {"SrcT": Attr.dtype(src), "DstT": Attr.dtype(dst)}, suffix=suffix)
+
+
+def _prepare(ctx: EmitCtx, allow_int: bool = False) -> tuple[str, Window, bool]:
+    """The channels-last float input, its window, and whether the op is 1-D."""
+    if not (allow_int and ctx.out_dtype() == "DT_INT32"):
+        need_float(ctx)
     rank = ctx.rank(0)
     if rank not in (3, 4, 5):
         raise fail("attribute", f"{ctx.node.op_type} over {rank - 2} spatial dims is not supported (1-D to 3-D only)")
     one_d = rank == 3
-    x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
+    x = ctx.input(0)
+    if ctx.out_dtype() == "DT_INT32":
+        # int8/uint8 pooling runs in float32 (exact for these values): the wasm pooling kernels are float-only.
+        x = _cast(ctx, x, "DT_INT32", "DT_FLOAT", "to_float")
+    x = expand_1d(ctx, x, "expand") if one_d else x
     return to_channels_last(ctx, x, max(rank, 4)), _window(ctx, rank - 2), one_d
 
 
@@ -176,15 +184,60 @@ def _max_of(ctx: EmitCtx, refs: list[str]) -> str:
     return y
 
 
-@TFJS.rule("MaxPool", produces={"MaxPool", "PadV2", "Reshape", "StridedSlice", "Maximum", "Transpose", "ExpandDims",
-                                 "Squeeze"},
-           limits=(*_COMMON_LIMITS, "3-D needs static channel and spatial dims", "the Indices output is not supported"))
+def _index_strides(ctx: EmitCtx, sizes: list[int]) -> list[int]:
+    """Per spatial dim, its stride in the flattened ONNX index (storage_order 0: row major, 1: column major)."""
+    row_major = [int(np.prod(sizes[i + 1:])) for i in range(len(sizes))]
+    if not ctx.attr("storage_order", 0):
+        return row_major
+    if len(sizes) != 2:
+        raise fail("attribute", "MaxPool Indices with storage_order=1 is supported for 1-D and 2-D only")
+    return [1, sizes[0]]
+
+
+def _argmax_pool(ctx: EmitCtx, x: str, win: Window) -> tuple[str, str]:
+    """Max values and ONNX Indices, tap by tap: the first maximum wins, as in onnxruntime.
+
+    Not MaxPoolWithArgmax: its wasm kernel starts from FLT_MIN and keeps the last maximum.
+    """
+    shape = ctx.shape(0)
+    if win.pads is None or win.sizes is None or shape is None or any(d is None for d in shape[1:]):
+        raise fail("dynamic_shape", "MaxPool Indices need static channel and spatial dims")
+    batch, channels = shape[0], int(shape[1] or 0)
+    if batch is None:
+        raise fail("dynamic_shape", "MaxPool Indices need a static batch size")
+    strides = _index_strides(ctx, win.sizes)
+    best = idx = ""
+    taps = _taps(ctx, pad_spatial(ctx, x, win.padded(), -np.inf), win)
+    for t, (tap, offsets) in enumerate(zip(taps, itertools.product(*(range(k) for k in win.kernel)), strict=True)):
+        where = np.zeros((), np.int64)
+        for start, o, d, stride in zip(win.starts(), offsets, win.dilations, strides, strict=True):
+            where = np.add.outer(where, (start + o * d) * stride)
+        where_ref = int_const(ctx, where[None, ..., None], f"tap{t}/index")
+        if t == 0:
+            best, idx = tap, where_ref
+            continue
+        better = ctx.add("Greater", [tap, best], {"T": Attr.dtype("DT_FLOAT")}, suffix=f"tap{t}/better")
+        best = ctx.add("Maximum", [best, tap], {"T": Attr.dtype("DT_FLOAT")}, suffix=f"tap{t}/max")
+        idx = ctx.add("SelectV2", [better, where_ref, idx], {"T": Attr.dtype("DT_INT32")}, suffix=f"tap{t}/argmax")
+    area = int(np.prod(win.sizes))
+    base = (np.arange(batch)[:, None] * channels + np.arange(channels)[None, :]) * area
+    base = base.reshape(batch, *([1] * len(win.kernel)), channels)
+    return best, ctx.add("AddV2", [idx, int_const(ctx, base, "index/base")], {"T": Attr.dtype("DT_INT32")},
+                         suffix="index")
+
+
+@TFJS.rule("MaxPool", produces={"MaxPool", "PadV2", "Reshape", "StridedSlice", "Maximum", "Cast", "Greater",
+                                 "SelectV2", "AddV2", "Transpose", "ExpandDims", "Squeeze"},
+           limits=(*_COMMON_LIMITS, "float32, int8 and uint8 only",
+                   "3-D and the Indices output need static channel and spatial dims",
+                   "Indices need a static batch; storage_order=1 only for 1-D and 2-D"))
 def max_pool(ctx: EmitCtx) -> None:
     """MaxPool(X; auto_pad, ceil_mode, dilations, kernel_shape, pads, storage_order, strides) -> Y, Indices?."""
+    x, win, one_d = _prepare(ctx, allow_int=True)
+    indices = None
     if ctx.has_output(1):
-        raise fail("attribute", "MaxPool Indices output is not supported", "use only the pooled values")
-    x, win, one_d = _prepare(ctx)
-    if win.dilated:
+        y, indices = _argmax_pool(ctx, x, win)
+    elif win.dilated:
         y = _max_of(ctx, _taps(ctx, pad_spatial(ctx, x, win.padded(), -np.inf), win))
     elif len(win.kernel) == 3:
         y = _max_pool_3d(ctx, x, win)
@@ -192,7 +245,12 @@ def max_pool(ctx: EmitCtx) -> None:
         y = _pool(ctx, "MaxPool", x, win, True)
     else:
         y = _pool(ctx, "MaxPool", pad_spatial(ctx, x, win.padded(), -np.inf), win, False)
+    if ctx.out_dtype() == "DT_INT32":
+        y = _cast(ctx, y, "DT_FLOAT", "DT_INT32", "to_int")
     _finish(ctx, y, one_d)
+    if indices is not None:
+        indices = to_channels_first(ctx, indices, max(ctx.rank(0), 4), "index/to_nchw")
+        ctx.set_output(1, squeeze_1d(ctx, indices, "index/squeeze") if one_d else indices)
 
 
 def _counts(win: Window, include_pad: bool) -> np.ndarray:
@@ -238,7 +296,8 @@ def _window_sum_scale(ctx: EmitCtx, x: str, win: Window, include_pad: bool, mean
 
 @TFJS.rule("AveragePool", produces={"AvgPool", "AvgPool3D", "Pad", "Mul", "StridedSlice", "AddN", "Transpose",
                                      "ExpandDims", "Squeeze"},
-           limits=_COMMON_LIMITS)
+           limits=(*_COMMON_LIMITS, "float32 only",
+                   "explicit pads with count_include_pad=0, or SAME with 1, need static spatial dims"))
 def average_pool(ctx: EmitCtx) -> None:
     """AveragePool(X; auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides) -> Y."""
     x, win, one_d = _prepare(ctx)
@@ -267,7 +326,7 @@ def _lp_p(ctx: EmitCtx) -> float:
 
 @TFJS.rule("LpPool", produces={"Abs", "Pow", "AvgPool", "AvgPool3D", "Pad", "Mul", "StridedSlice", "AddN",
                                 "Transpose", "ExpandDims", "Squeeze"},
-           limits=_COMMON_LIMITS)
+           limits=(*_COMMON_LIMITS, "float32 only", "SAME_UPPER needs static spatial dims"))
 def lp_pool(ctx: EmitCtx) -> None:
     """LpPool(X; auto_pad, ceil_mode, dilations, kernel_shape, p, pads, strides) -> Y."""
     p = _lp_p(ctx)
