@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
 
 def _with_producer(opts: BackendOptions, model: ir.Model) -> BackendOptions:
     producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
-    return BackendOptions(opts.shard_bytes, f"onnx ({producer})" if producer else "onnx", opts.metadata)
+    return replace(opts, generated_by=f"onnx ({producer})" if producer else "onnx")
 
 
 def _check_output(source: Path, output: Path, overwrite: bool) -> None:

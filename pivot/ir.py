@@ -34,11 +34,6 @@ def save(model: ir.Model, path: Path) -> None:
     ir.save(model, str(path), external_data=external)
 
 
-def to_proto(model: ir.Model) -> onnx.ModelProto:
-    """A full ModelProto (for small models: tests, onnxruntime sessions of the pivot)."""
-    return ir.serde.serialize_model(model)
-
-
 def call_light(model: ir.Model, func: Callable[[onnx.ModelProto], R]) -> R:
     """Run ``func`` on a proto of ``model`` whose big or external initializers are data-less graph inputs."""
     big = [v for v in model.graph.initializers.values() if v.const_value is not None and (

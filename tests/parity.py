@@ -51,7 +51,8 @@ def compare(ref: np.ndarray, got: np.ndarray, output: str, backend: str) -> Comp
     r = ref.astype(np.float64)
     g = got.astype(np.float64)
     same = (np.isnan(r) & np.isnan(g)) | (np.isinf(r) & (r == g))
-    diff = np.nan_to_num(np.where(same, 0.0, np.abs(r - g)), nan=np.inf)
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity, masked by ``same``
+        diff = np.nan_to_num(np.where(same, 0.0, np.abs(r - g)), nan=np.inf)
     finite = r[np.isfinite(r)]
     scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
     return Comparison(output, backend, float(diff.max()) if diff.size else 0.0, scale)

@@ -85,11 +85,6 @@ def node_of(ref: str) -> str:
     return ref.split(":", 1)[0]
 
 
-def output_index(ref: str) -> int:
-    """The output index of a tensor reference (``a`` -> 0, ``a:2`` -> 2)."""
-    return int(ref.rsplit(":", 1)[1]) if ":" in ref else 0
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9_./\-]")
 
 

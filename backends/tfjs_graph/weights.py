@@ -21,7 +21,7 @@ class Encoded:
     """One weight as stored: its bytes and its manifest entry."""
 
     entry: dict[str, Any]
-    data: bytes
+    data: bytes | memoryview
 
 
 def encode(name: str, arr: np.ndarray) -> Encoded:
@@ -29,8 +29,10 @@ def encode(name: str, arr: np.ndarray) -> Encoded:
     dtype = _MANIFEST_DTYPES.get(arr.dtype)
     if dtype is None:
         raise ValueError(f"weight {name!r}: dtype {arr.dtype} cannot be stored for TensorFlow.js")
-    data = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
-    return Encoded({"name": name, "shape": [int(d) for d in arr.shape], "dtype": dtype}, data)
+    # A view, not a copy: a memory-mapped weight goes to the shards without being duplicated.
+    little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+    return Encoded({"name": name, "shape": [int(d) for d in arr.shape], "dtype": dtype},
+                   memoryview(little.reshape(-1).view(np.uint8)))  # type: ignore[arg-type]
 
 
 class ShardWriter:
@@ -43,7 +45,7 @@ class ShardWriter:
         self._buf = bytearray()
         self._written: list[Path] = []
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while view:
             take = min(len(view), self.shard_bytes - len(self._buf))

@@ -92,8 +92,8 @@ class Fuser:
             m.chain.append(node)
         return m
 
-    def rewrite(self, m: Match) -> None:
-        last = m.chain[-1]
+    def rewrite(self, m: Match) -> TfNode:
+        """The fused node replacing the chain; it takes the last node's name, so readers stay valid."""
         args = [a for a in (m.bias, m.alpha) if a is not None]
         fused_ops = ["BiasAdd" if m.bias else "NoOp"] + ([m.activation] if m.activation else [])
         attrs = dict(m.base.attrs)
@@ -102,29 +102,33 @@ class Fuser:
             attrs["leakyrelu_alpha"] = Attr.f(m.leaky_alpha if m.leaky_alpha is not None else 0.2)
         if m.base.op == "Conv2D":
             attrs.setdefault("use_cudnn_on_gpu", Attr.b(True))
-        fused = TfNode(last.name, _TARGET[m.base.op], [*m.base.inputs[:2], *args], attrs)
-        dead = {m.base.name, *(n.name for n in m.chain)}
-        index = self.g.nodes.index(last)
-        self.g.nodes[index] = fused
-        self.g.nodes = [n for n in self.g.nodes if n is fused or n.name not in dead]
+        return TfNode(m.chain[-1].name, _TARGET[m.base.op], [*m.base.inputs[:2], *args], attrs)
 
 
 def fuse(graph: TfGraph) -> None:
-    """Rewrite every fusable Conv2D / DepthwiseConv2dNative / MatMul chain into a tfjs fused op."""
+    """Rewrite every fusable Conv2D / DepthwiseConv2dNative / MatMul chain into a tfjs fused op.
+
+    Chains are disjoint (each link is the sole reader of the previous one), so one consumer map
+    serves the whole graph and the node list is rebuilt once.
+    """
+    fuser = Fuser(graph)
+    replaced: dict[str, TfNode] = {}
+    dead: set[str] = set()
     for base in [n for n in graph.nodes if n.op in _TARGET]:
         if base.op != "MatMul" and _data_format(base) != "NHWC":
             continue
-        fuser = Fuser(graph)
         m = fuser.match(base)
         if not m.why_not():
-            fuser.rewrite(m)
+            fused = fuser.rewrite(m)
+            replaced[fused.name] = fused
+            dead.update({base.name, *(n.name for n in m.chain[:-1])})
+    graph.nodes = [replaced.get(n.name, n) for n in graph.nodes if n.name not in dead]
     graph.remove_unused()
 
 
 def _data_format(node: TfNode) -> str:
     attr = node.attrs.get("data_format")
     return "NHWC" if attr is None else str(attr.value).upper()
-
 
 
 def _flag(node: TfNode, name: str) -> bool:

@@ -240,12 +240,20 @@ def _reduce(s: LayoutSweep, node: TfNode) -> bool:
     return True
 
 
-def _arg_reduce(s: LayoutSweep, node: TfNode) -> bool:
+def _scalar_axis(s: LayoutSweep, node: TfNode) -> tuple[str, Perm, int] | None:
+    """Input, its permutation and the raw axis of an op with a permuted input and a Const axis."""
     src, axis = node.inputs[0], s.const(node.inputs[1])
     if src not in s.perm or axis is None:
+        return None
+    return src, s.perm[src], int(axis.reshape(-1)[0])
+
+
+def _arg_reduce(s: LayoutSweep, node: TfNode) -> bool:
+    found = _scalar_axis(s, node)
+    if found is None:
         return False
-    p = s.perm[src]
-    a = int(axis.reshape(-1)[0]) % len(p)
+    src, p, axis = found
+    a = axis % len(p)
     s.emit(node, [s.phys[src], s.int_const(f"{node.name}/axis_nhwc", p[a])], _drop_axes(p, {a}))
     return True
 
@@ -315,12 +323,12 @@ def _squeeze(s: LayoutSweep, node: TfNode) -> bool:
 
 
 def _expand_dims(s: LayoutSweep, node: TfNode) -> bool:
-    src, axis = node.inputs[0], s.const(node.inputs[1])
-    if src not in s.perm or axis is None:
+    found = _scalar_axis(s, node)
+    if found is None:
         return False
-    p = s.perm[src]
+    src, p, axis = found
     rank = len(p)
-    a = int(axis.reshape(-1)[0]) % (rank + 1)
+    a = axis % (rank + 1)
     # Put the new physical dim just before the one holding the next logical dim, so that a
     # Squeeze/ExpandDims pair around a 2-D conv keeps the channels-last order.
     q = p[a] if a < rank else rank
