@@ -1,0 +1,1 @@
+"""Keras models (HDF5, .keras, tfjs layers model.json) read without Keras and lowered to ONNX."""

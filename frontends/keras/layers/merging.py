@@ -1,0 +1,3 @@
+"""Keras merging layers lowered to ONNX."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Keras recurrent layers lowered to ONNX."""
+
+from __future__ import annotations

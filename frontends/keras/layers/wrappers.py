@@ -1,0 +1,3 @@
+"""Keras wrappers layers lowered to ONNX."""
+
+from __future__ import annotations

@@ -1,0 +1,71 @@
+"""Per-layer Keras parity: Keras 3 (torch backend) vs onnxruntime on the pivot vs TensorFlow.js on the graph model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx_ir as ir
+import pytest
+
+from backends.base import BackendOptions
+from backends.tfjs_graph import build_graph, write_graph
+from backends.tfjs_runtime import TfjsRuntime
+from frontends.keras.keras_zip import read_keras_zip
+from frontends.keras.lower import lower_model
+from frontends.keras.registry import load_rules
+from pivot.passes import optimize
+from tests.keras_cases import KerasCase, all_cases
+from tests.keras_util import keras_module, model_inputs, predict, randomize, save
+from tests.parity import compare, ort_run
+
+pytest.importorskip("keras")
+CASES = all_cases()
+READERS = {"keras": read_keras_zip}
+
+
+def _params() -> list[object]:
+    out = []
+    for case in CASES:
+        for fmt in case.formats:
+            marks = [pytest.mark.xfail(reason=case.xfail, strict=True)] if case.xfail else []
+            out.append(pytest.param(case, fmt, id=f"{case.id}-{fmt}", marks=marks))
+    return out
+
+
+def _check_declared(model: ir.Model, case: KerasCase, layer_names: set[str]) -> None:
+    """Ops lowered for the layers of class ``case.key`` must be declared by the rule."""
+    rule = load_rules().lookup(case.key, 1)
+    assert rule is not None, f"no lowering registered for {case.key}"
+    made = {n.op_type for n in model.graph if n.name and n.name.split("/")[0] in layer_names}
+    assert made <= rule.produces, f"{case.key} produced undeclared ops {sorted(made - rule.produces)}"
+
+
+@pytest.mark.needs_node
+@pytest.mark.parametrize(("case", "fmt"), _params())
+def test_keras_layer(case: KerasCase, fmt: str, tmp_path: Path, tfjs: TfjsRuntime) -> None:
+    keras = keras_module()
+    model = case.build(keras)
+    randomize(model)
+    rng = np.random.default_rng(1)
+    feeds = model_inputs(model, rng)
+    expected = predict(model, feeds)
+    assert max(float(np.std(e)) for e in expected) > 1e-3, "degenerate reference output"
+    kmodel = READERS[fmt](save(model, tmp_path, fmt))
+    lowered = lower_model(kmodel)
+    _check_declared(lowered, case, {layer.name for layer in kmodel.walk() if layer.class_name == case.key})
+    pivot = optimize(lowered)
+    names = [v.name for v in pivot.graph.inputs]
+    named = dict(zip(names, feeds, strict=True))
+    ir.save(pivot, str(tmp_path / "pivot.onnx"))
+    got_ort = list(ort_run(tmp_path / "pivot.onnx", named).values())
+    for i, (ref, got) in enumerate(zip(expected, got_ort, strict=True)):
+        c = compare(ref, got, f"out{i}", "onnxruntime")
+        assert c.relative <= case.tol, f"onnxruntime vs keras: {c.max_abs:.3g} (scale {c.scale:.3g})"
+    out = tmp_path / "tfjs"
+    out.mkdir()
+    write_graph(build_graph(pivot), out, BackendOptions())
+    got_tfjs = tfjs.run(out / "model.json", named, backend="wasm")
+    for i, (ref, name) in enumerate(zip(expected, [v.name for v in pivot.graph.outputs], strict=True)):
+        c = compare(ref, got_tfjs[name], f"out{i}", "wasm")
+        assert c.relative <= case.tol, f"tfjs wasm vs keras: {c.max_abs:.3g} (scale {c.scale:.3g})"
