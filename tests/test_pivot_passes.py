@@ -45,6 +45,24 @@ FIXTURES = {
             d = Dropout(r)
             y = Identity(d)
         }""", ["Relu"]),
+    # Channels-last wrapping: NHWC->NCHW->Conv->NHWC->NCHW->BN cancels to Conv (BN folded), and
+    # a Transpose chain composes into one.
+    "compose_transposes": ("""
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[1,5,5,2] x) => (float[1,5,3,5] y) {
+            a = Transpose<perm = [0,3,1,2]>(x)
+            w = Constant<value = float[3,2,1,1] {1,2,3,4,5,6}>()
+            c = Conv(a, w)
+            b = Transpose<perm = [0,2,3,1]>(c)
+            d = Transpose<perm = [0,3,1,2]>(b)
+            sc = Constant<value = float[3] {1.5, 0.5, 2}>()
+            bi = Constant<value = float[3] {0.1, -0.2, 0.3}>()
+            mu = Constant<value = float[3] {0.4, 0.0, -1}>()
+            va = Constant<value = float[3] {2, 0.5, 1}>()
+            n = BatchNormalization(d, sc, bi, mu, va)
+            e = Transpose<perm = [0,2,3,1]>(n)
+            y = Transpose<perm = [0,1,3,2]>(e)
+        }""", ["Transpose", "Conv", "Transpose"]),
 }
 
 

@@ -109,6 +109,13 @@ class TfjsRuntime:
                               "backend": backend})
         return {w["name"]: _decode(w) for w in reply["weights"]}
 
+    def kernels(self, model_json: Path, inputs: dict[str, np.ndarray], *,
+                backend: TfjsBackend = "cpu") -> dict[str, list[str]]:
+        """The tfjs kernels each graph node runs (profiled), by node name."""
+        reply = self.request({"op": "kernels", "model": str(Path(model_json).resolve()), "kind": "graph",
+                              "backend": backend, "inputs": [_encode(k, v) for k, v in inputs.items()]})
+        return dict(reply["nodes"])
+
     def close(self) -> None:
         """Stop the worker."""
         if self._proc.poll() is None:

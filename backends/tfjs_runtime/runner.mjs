@@ -6,6 +6,8 @@
 //    "outputs": ["name", ...] | null, "mode": "auto" | "execute" | "executeAsync"}
 //   {"id": 2, "op": "weights", "model": ..., "kind": ..., "backend": ...}
 //   {"id": 3, "op": "ping"}
+//   {"id": 4, "op": "kernels", "model": ..., "backend": ..., "inputs": [...]}
+//     -> {"nodes": {"node name": ["Kernel", ...]}}: the kernels each graph node ran (profiled)
 // Response (one line of JSON on stdout):
 //   {"id": 1, "ok": true, "outputs": [{"name", "dtype", "shape", "b64"}], "info": {...}}
 //   {"id": 1, "ok": false, "error": "message"}
@@ -124,6 +126,7 @@ async function handle(req) {
   const model = await loadModel(req);
   try {
     if (req.op === 'weights') return { weights: await weightsOf(model, req.kind) };
+    if (req.op === 'kernels') return { nodes: await kernelsPerNode(model, req) };
     if (req.op !== 'run') throw new Error(`unknown op ${req.op}`);
     const feeds = (req.inputs || []).map((s) => [s.name, toTensor(s)]);
     const start = performance.now();
@@ -137,6 +140,43 @@ async function handle(req) {
   } finally {
     model.dispose();
   }
+}
+
+// Kernels run to compute `outputs` (with repeats), as tf.profile records them. Results that are
+// feeds themselves are not disposed.
+async function kernelRuns(model, named, outputs) {
+  const feeds = new Set(Object.values(named));
+  const info = await tf.profile(() => {
+    const r = model.execute(named, outputs);
+    tf.dispose((Array.isArray(r) ? r : [r]).filter((t) => !feeds.has(t)));
+  });
+  return info.kernels.map((k) => k.name);
+}
+
+// The kernels of node N are those of computing N minus those of computing N's inputs.
+async function kernelsPerNode(model, req) {
+  const named = {};
+  const feeds = (req.inputs || []).map((s) => [s.name, toTensor(s)]);
+  for (const [name, t] of feeds) named[name] = t;
+  const nodes = JSON.parse(fs.readFileSync(req.model, 'utf8')).modelTopology.node;
+  const opOf = Object.fromEntries(nodes.map((n) => [n.name, n.op]));
+  const computed = (name) => opOf[name] !== 'Const' && opOf[name] !== 'Placeholder';
+  const out = {};
+  for (const node of nodes) {
+    if (!computed(node.name)) continue;
+    // Weights and feeds cost no kernel; asking for them as outputs would hand out (and dispose) them.
+    const inputs = (node.input || []).filter((i) => !i.startsWith('^')).map((i) => i.replace(/:\d+$/, ''))
+      .filter(computed);
+    const all = await kernelRuns(model, named, [node.name]);
+    const before = inputs.length ? await kernelRuns(model, named, [...new Set(inputs)]) : [];
+    for (const k of before) {
+      const i = all.indexOf(k);
+      if (i >= 0) all.splice(i, 1);
+    }
+    out[node.name] = [...new Set(all)].sort();
+  }
+  tf.dispose(feeds.map(([, t]) => t));
+  return out;
 }
 
 async function weightsOf(model, kind) {

@@ -130,6 +130,9 @@ def _dispatch(builder: GraphBuilder, model: KerasModel, layer: KerasLayer, input
     if layer.class_name in NOT_SUPPORTED:
         raise EmitError("no_rule", f"{layer.class_name}: {NOT_SUPPORTED[layer.class_name]}")
     rule = load_rules().lookup(layer.class_name, 1)
+    if layer.module and not layer.module.startswith("keras"):
+        raise EmitError("no_rule", f"custom layer class {layer.class_name} (from {layer.module}): "
+                        "custom layer code is never executed")
     if rule is None:
         raise EmitError("no_rule", f"no lowering for Keras layer class {layer.class_name}")
     try:

@@ -43,6 +43,8 @@ class KerasLayer:
     calls: list[Call] = field(default_factory=list)
     weights: list[np.ndarray] = field(default_factory=list)
     submodel: KerasModel | None = None
+    # Python module of the layer class (Keras 3 files only); a non-Keras module means user code.
+    module: str = ""
 
     def weight(self, i: int) -> np.ndarray:
         """Weight ``i``; a clear error when the file holds fewer."""
@@ -100,7 +102,8 @@ def parse_model(spec: JsonDict, keras_version: str = "") -> KerasModel:
 def _parse_layer(spec: JsonDict, keras_version: str) -> KerasLayer:
     cls, cfg = spec["class_name"], spec.get("config", {})
     name = spec.get("name") or cfg.get("name")
-    layer = KerasLayer(cls, name, cfg, [_parse_call(node) for node in spec.get("inbound_nodes", [])])
+    layer = KerasLayer(cls, name, cfg, [_parse_call(node) for node in spec.get("inbound_nodes", [])],
+                       module=str(spec.get("module") or ""))
     if cls in MODEL_CLASSES:
         layer.submodel = parse_model(spec, keras_version)
     return layer

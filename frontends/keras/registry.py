@@ -24,6 +24,8 @@ NOT_SUPPORTED: dict[str, str] = {
               "rewrite it with built-in layers",
     "TFOpLambda": "a TFOpLambda layer holds a TensorFlow op call, which tfjs-pivot never executes; "
                   "rewrite it with built-in layers",
+    "Masking": "masking changes which time steps recurrent layers skip; remove the Masking layer or pad "
+               "with a value the model tolerates",
     "TextVectorization": "string processing has no TensorFlow.js graph equivalent",
     "StringLookup": "string processing has no TensorFlow.js graph equivalent",
 }

@@ -10,17 +10,19 @@ from pivot.passes.fold import FoldConstantsPass
 from pivot.passes.fold_bn import FoldBatchNormPass
 from pivot.passes.normalize import TARGET_OPSET, normalize_opset
 from pivot.passes.onnx_api import CheckModelPass, InferShapesPass
+from pivot.passes.transpose import ComposeTransposesPass
 
 __all__ = ["TARGET_OPSET", "default_pipeline", "optimize"]
 
 
 def default_pipeline() -> ir.passes.PassBase:
-    """Infer shapes, fold constants and batch norms, remove dead nodes, sort."""
+    """Infer shapes, fold constants, compose transposes, fold batch norms, remove dead nodes, sort."""
     simplify = ir.passes.PassManager(
         [
             FoldConstantsPass(),
             DropoutToIdentityPass(),
             common.IdentityEliminationPass(),
+            ComposeTransposesPass(),
             FoldBatchNormPass(),
             common.RemoveUnusedNodesPass(),
             InferShapesPass(),

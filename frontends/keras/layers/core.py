@@ -11,7 +11,7 @@ from frontends.keras.registry import KERAS
 
 # Layers that only act in training; at inference they pass their input through.
 IDENTITY_AT_INFERENCE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-                         "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking")
+                         "GaussianDropout", "AlphaDropout", "ActivityRegularization", "StochasticDepth")
 
 
 def _identity(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]:
@@ -38,12 +38,15 @@ def activation(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]:
     return [apply_activation(ctx, inputs[0], ctx.cfg("activation"))]
 
 
-@KERAS.rule("ReLU", produces={"Relu", "LeakyRelu", "Where", "Greater", "Mul", "Min", "Sub"})
+@KERAS.rule("ReLU", produces={"Relu", "Clip", "LeakyRelu", "Where", "Greater", "Mul", "Min", "Sub"})
 def relu(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]:
     """ReLU(max_value, negative_slope, threshold)."""
     x = inputs[0]
     max_value, slope, threshold = ctx.cfg("max_value"), float(ctx.cfg("negative_slope", 0.0)), \
         float(ctx.cfg("threshold", 0.0))
+    if threshold == 0.0 and slope == 0.0 and max_value is not None:
+        # Clip(0, 6) is what the tfjs fusion recognizes as Relu6.
+        return [ctx.op("Clip", x, ctx.const(0.0, "min"), ctx.const(float(max_value), "max_value"))]
     if threshold == 0.0:
         y = ctx.op("Relu", x) if slope == 0.0 else ctx.op("LeakyRelu", x, alpha=slope)
     else:
@@ -90,3 +93,9 @@ def prelu(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]:
     """PReLU(shared_axes): alpha has the input shape without batch, size 1 on shared axes."""
     alpha = np.asarray(ctx.layer.weight(0), np.float32)
     return [ctx.op("PRelu", inputs[0], ctx.const(alpha, "alpha"))]
+
+
+@KERAS.rule("LayerScale", produces={"Mul"})
+def layer_scale(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]:
+    """LayerScale(init_values, projection_dim) of keras.applications.convnext: x * gamma."""
+    return [ctx.op("Mul", inputs[0], ctx.weight(0, "gamma"))]
