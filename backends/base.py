@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import onnx_ir as ir
 
+from tfjs_format.quantize import QuantizationSpec
+
 
 @dataclass(frozen=True)
 class BackendOptions:
@@ -16,6 +18,8 @@ class BackendOptions:
     shard_bytes: int = 4 * 1024 * 1024
     generated_by: str = "onnx"
     metadata: dict[str, Any] = field(default_factory=dict)
+    quantization: QuantizationSpec | None = None  # None: every weight stays float32
+    split_weights_by_layer: bool = False  # layers models only: one weight group per layer
 
 
 @dataclass(frozen=True)

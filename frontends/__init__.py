@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from frontends.base import Frontend, FrontendOptions
 from frontends.onnx_file import OnnxFrontend
 from pivot.errors import InputError
+from tfjs_format import layers_model
 
-__all__ = ["FRONTENDS", "Frontend", "FrontendOptions", "detect", "get"]
+__all__ = ["DIRECT_FORMATS", "FRONTENDS", "Frontend", "FrontendOptions", "detect", "detect_format", "get",
+           "input_formats"]
 
+# Frontends that lower their format to the ONNX pivot.
 FRONTENDS: dict[str, Frontend] = {f.name: f for f in (OnnxFrontend(),)}
+
+# Formats read only by a direct route of pivot.convert (no pivot), with their sniff functions.
+DIRECT_FORMATS: dict[str, Callable[[Path], bool]] = {"tfjs_layers_model": layers_model.sniff}
+
+
+def input_formats() -> list[str]:
+    """Every input format name: pivot frontends and direct-route formats."""
+    return sorted(set(FRONTENDS) | set(DIRECT_FORMATS))
 
 
 def get(name: str) -> Frontend:
@@ -20,11 +32,22 @@ def get(name: str) -> Frontend:
     return FRONTENDS[name]
 
 
-def detect(path: Path) -> Frontend:
-    """The frontend whose ``sniff`` accepts ``path``."""
+def detect_format(path: Path) -> str:
+    """The name of the input format of ``path``: a pivot frontend's first, then a direct-route format."""
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     for frontend in FRONTENDS.values():
         if frontend.sniff(path):
-            return frontend
+            return frontend.name
+    for name, sniff in DIRECT_FORMATS.items():
+        if sniff(path):
+            return name
     raise InputError(f"{path}: cannot tell the input format; pass --input-format")
+
+
+def detect(path: Path) -> Frontend:
+    """The pivot frontend whose ``sniff`` accepts ``path``."""
+    name = detect_format(path)
+    if name not in FRONTENDS:
+        raise InputError(f"{path}: {name} input is not read through the ONNX pivot")
+    return FRONTENDS[name]

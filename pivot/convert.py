@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,12 +16,14 @@ import onnx_ir as ir
 
 import backends
 import frontends
+from backends import tfjs_layers
 from backends.base import BackendOptions, WriteResult
 from frontends.base import FrontendOptions
-from pivot.errors import OutputError, PassError
+from pivot.errors import InputError, OutputError, PassError
 from pivot.passes import optimize
+from tfjs_format.layers_model import LayersModel
 
-DEFAULT_OUTPUT = {"onnx": "tfjs_graph_model"}
+DEFAULT_OUTPUT = {"onnx": "tfjs_graph_model", "tfjs_layers_model": "tfjs_layers_model"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,35 @@ class ConvertResult:
     stats: dict[str, Any]
 
 
+# A direct route writes ``output`` from ``source`` without the ONNX pivot: (source, out_dir, options) -> result.
+Route = Callable[[Path, Path, "ConvertOptions"], WriteResult]
+
+
+def _layers_to_layers(source: Path, out_dir: Path, options: ConvertOptions) -> WriteResult:
+    """Re-shard / re-quantize a layers model; its topology is copied, never interpreted."""
+    with LayersModel(source) as model:
+        return tfjs_layers.write_layers(model.doc, model, out_dir, options.backend)
+
+
+DIRECT_ROUTES: dict[tuple[str, str], Route] = {
+    ("tfjs_layers_model", tfjs_layers.NAME): _layers_to_layers,
+}
+# Options that only some outputs read: a flag that would be ignored is an error instead.
+_ONLY_FOR = {"split_weights_by_layer": ("--split-weights-by-layer", {tfjs_layers.NAME}),
+             "quantization": ("--quantize-*", {tfjs_layers.NAME, "tfjs_graph_model"})}
+
+
+def routes() -> list[tuple[str, str]]:
+    """Every (input format, output format) pair: pivot frontends x pivot backends, plus the direct routes."""
+    pivot = {(i, o) for i in frontends.FRONTENDS for o in backends.BACKENDS}
+    return sorted(pivot | set(DIRECT_ROUTES))
+
+
+def output_formats() -> list[str]:
+    """Every output format name."""
+    return sorted({o for _, o in routes()})
+
+
 def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
     """Run the frontend and the pivot pipeline; returns the optimized model and the format."""
     frontend = frontends.get(options.input_format) if options.input_format else frontends.detect(source)
@@ -60,12 +91,24 @@ def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
 def convert(source: Path, output: Path, options: ConvertOptions | None = None) -> ConvertResult:
     """Convert ``source`` into the directory ``output`` (written atomically)."""
     options = options or ConvertOptions()
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
     _check_output(source, output, options.overwrite)
-    model, in_fmt = load_pivot(source, options)
-    timings["load+optimize"] = time.perf_counter() - start
+    in_fmt = options.input_format or frontends.detect_format(source)
     out_fmt = options.output_format or DEFAULT_OUTPUT.get(in_fmt, "tfjs_graph_model")
+    _check_route(in_fmt, out_fmt, options.backend)
+    route = DIRECT_ROUTES.get((in_fmt, out_fmt))
+    if route is not None:
+        start = time.perf_counter()
+        with _atomic_dir(output) as tmp:
+            written = route(source, tmp, options)
+        timings = {"write": time.perf_counter() - start}
+        return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
+    return _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
+
+
+def _convert_pivot(source: Path, output: Path, options: ConvertOptions, out_fmt: str) -> ConvertResult:
+    start = time.perf_counter()
+    model, in_fmt = load_pivot(source, options)
+    timings = {"load+optimize": time.perf_counter() - start}
     backend = backends.get(out_fmt)
     backend_opts = options.backend
     if backend_opts.generated_by == "onnx":
@@ -75,6 +118,15 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
         written: WriteResult = backend.write(model, tmp, backend_opts)
     timings["write"] = time.perf_counter() - start
     return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
+
+
+def _check_route(in_fmt: str, out_fmt: str, opts: BackendOptions) -> None:
+    if (in_fmt, out_fmt) not in routes():
+        known = ", ".join(f"{i} -> {o}" for i, o in routes())
+        raise InputError(f"no conversion from {in_fmt} to {out_fmt} (available: {known})")
+    for attr, (flag, outputs) in _ONLY_FOR.items():
+        if getattr(opts, attr) and out_fmt not in outputs:
+            raise InputError(f"{flag} applies to {' and '.join(sorted(outputs))} output only (output is {out_fmt})")
 
 
 def _with_producer(opts: BackendOptions, model: ir.Model) -> BackendOptions:
@@ -87,7 +139,9 @@ def _check_output(source: Path, output: Path, overwrite: bool) -> None:
         raise OutputError(f"{output}: exists and is not a directory")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         raise OutputError(f"{output}: directory is not empty (use --overwrite to replace it)")
-    if output.resolve() == source.resolve() or source.resolve() in output.resolve().parents:
+    src, out = source.resolve(), output.resolve()
+    # Replacing ``output`` deletes it: it must neither be, hold, nor sit inside the input.
+    if out == src or src in out.parents or out in src.parents:
         raise OutputError(f"{output}: would overwrite the input")
 
 

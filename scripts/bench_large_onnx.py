@@ -1,11 +1,12 @@
 """Builds an ONNX model with more than 2 GB of external float32 weights, converts it, prints time and peak RSS.
 
-Usage: python scripts/bench_large_onnx.py [--gb 2.5] [--workdir DIR]
+Usage: python scripts/bench_large_onnx.py [--gb 2.5] [--quantize uint8] [--workdir DIR]
 
 The model is y = x @ W1 @ W2 with two square weights stored as ONNX external data (protobuf's
 2 GB limit would reject them inline). The conversion runs as `tfjs-pivot convert` in a child
-process; its wall time and peak resident memory are reported, and the written shards are
-checked against the source weights (byte count and sampled values).
+process (with `--quantize-<dtype>` when asked); its wall time and peak resident memory are
+reported, and the written shards are checked against the source weights (byte count, and sampled
+rows equal to the source, or within one quantization step of it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from pathlib import Path
 import numpy as np
 import onnx_ir as ir
 
+from tfjs_format.quantize import dequantize
+from tfjs_format.weights import stored_nbytes
+
 
 def build(path: Path, gigabytes: float) -> list[np.memmap]:
     """Write the model; each weight is a memory-mapped .npy so the builder stays small too."""
@@ -37,10 +41,10 @@ def build(path: Path, gigabytes: float) -> list[np.memmap]:
     x = ir.Value(name="x", shape=ir.Shape([1, n]), type=ir.TensorType(ir.DataType.FLOAT))
     inits = [ir.Value(name=f"w{k}", shape=ir.Shape([n, n]), type=ir.TensorType(ir.DataType.FLOAT),
                       const_value=ir.Tensor(w, name=f"w{k}")) for k, w in enumerate(weights)]
-    h = ir.node("MatMul", [x, inits[0]], name="mm0").outputs[0]
-    node = ir.node("MatMul", [h, inits[1]], name="mm1")
+    first = ir.node("MatMul", [x, inits[0]], name="mm0")
+    node = ir.node("MatMul", [first.outputs[0], inits[1]], name="mm1")
     node.outputs[0].name = "y"
-    graph = ir.Graph([x], node.outputs, nodes=[h.producer(), node], initializers=inits,
+    graph = ir.Graph([x], node.outputs, nodes=[first, node], initializers=inits,
                      opset_imports={"": 17}, name="big")
     ir.save(ir.Model(graph, ir_version=8), str(path), external_data=path.name + ".data")
     return weights
@@ -49,6 +53,7 @@ def build(path: Path, gigabytes: float) -> list[np.memmap]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=2.5, help="total weight size in GB (default 2.5)")
+    parser.add_argument("--quantize", choices=("float16", "uint8", "uint16"), help="quantize every weight")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch directory (default: a temp dir)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tfjs-pivot-bench-", dir=args.workdir))
@@ -59,7 +64,8 @@ def main() -> None:
         weight_bytes = sum(w.nbytes for w in weights)
         print(f"built {src.name}: {weight_bytes / 1e9:.2f} GB of float32 weights in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pivot.cli", "convert", str(src), str(work / "out")], check=True)
+        flags = [f"--quantize-{args.quantize}"] if args.quantize else []
+        subprocess.run([sys.executable, "-m", "pivot.cli", "convert", *flags, str(src), str(work / "out")], check=True)
         seconds = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux reports KiB
         check(work / "out", weights)
@@ -70,19 +76,27 @@ def main() -> None:
 
 
 def check(out: Path, weights: list[np.memmap]) -> None:
-    """The shards hold every weight byte; sampled rows equal the source."""
+    """The shards hold every weight byte; sampled rows equal the source (or are within one quantization step)."""
     manifest = json.loads((out / "model.json").read_text())["weightsManifest"][0]
     written = sum((out / p).stat().st_size for p in manifest["paths"])
-    assert written == sum(w.nbytes for w in weights), (written, sum(w.nbytes for w in weights))
-    names = [e["name"] for e in manifest["weights"]]
-    blob_offsets = dict(zip(names, np.cumsum([0] + [w.nbytes for w in weights])[:-1], strict=True))
+    sizes = [stored_nbytes(e) for e in manifest["weights"]]
+    assert written == sum(sizes), (written, sum(sizes))
+    offsets = dict(zip([e["name"] for e in manifest["weights"]], np.cumsum([0, *sizes[:-1]]), strict=True))
     shard = 4 * 1024 * 1024
     for k, w in enumerate(weights):
+        entry = manifest["weights"][k]
+        q = entry.get("quantization")
+        itemsize = sizes[k] // w.size
         for row in (0, w.shape[0] // 2, w.shape[0] - 1):
-            start = int(blob_offsets[f"w{k}"]) + row * w.shape[1] * 4
-            got = _read(out, manifest["paths"], start, w.shape[1] * 4, shard)
-            assert np.array_equal(np.frombuffer(got, "<f4"), w[row]), f"w{k} row {row} differs"
-    print(f"checked: {len(manifest['paths'])} shards, {written / 1e9:.2f} GB, sampled rows equal the source")
+            start = int(offsets[f"w{k}"]) + row * w.shape[1] * itemsize
+            raw = np.frombuffer(_read(out, manifest["paths"], start, w.shape[1] * itemsize, shard),
+                                np.dtype(q["dtype"] if q else "float32").newbyteorder("<"))
+            got = dequantize(raw, q) if q else raw
+            step = q.get("scale", 0.0) if q else 0.0
+            tol = np.abs(w[row]) * 2**-11 + 2**-25 if q and q["dtype"] == "float16" else step
+            assert np.all(np.abs(got.astype(np.float64) - w[row]) <= tol), f"w{k} row {row} differs"
+    how = "equal the source" if not manifest["weights"][0].get("quantization") else "within one step of the source"
+    print(f"checked: {len(manifest['paths'])} shards, {written / 1e9:.2f} GB, sampled rows {how}")
 
 
 def _read(out: Path, paths: list[str], start: int, size: int, shard: int) -> bytes:

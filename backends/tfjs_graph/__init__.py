@@ -13,8 +13,9 @@ from backends.tfjs_graph.emitters import load_rules
 from backends.tfjs_graph.graph import TfGraph
 from backends.tfjs_graph.model_json import dumps, model_json
 from backends.tfjs_graph.passes import default_pipeline
-from backends.tfjs_graph.weights import encode, write_group
 from pivot.version import CONVERTED_BY
+from tfjs_format.summary import SizeTally
+from tfjs_format.weights import encode, planned_nbytes, write_group
 
 __all__ = ["GraphModelBackend", "build_graph", "write_graph"]
 
@@ -38,11 +39,18 @@ class GraphModelBackend:
 
 
 def write_graph(graph: TfGraph, out_dir: Path, options: BackendOptions) -> WriteResult:
-    """Write ``model.json`` and the weight shards of an emitted graph into ``out_dir``."""
-    weights = (encode(n.name, graph.consts[n.name]) for n in graph.nodes if n.op == "Const")
-    group = write_group(out_dir, weights, options.shard_bytes)
+    """Write ``model.json`` and the (optionally quantized) weight shards of an emitted graph into ``out_dir``."""
+    spec = options.quantization
+    names = [n.name for n in graph.nodes if n.op == "Const"]
+    tally = SizeTally.planned(sum(planned_nbytes(spec, n, graph.consts[n].dtype.name, graph.consts[n].size)
+                                  for n in names))
+    weights = (encode(n, graph.consts[n], spec) for n in names)
+    group = write_group(out_dir, weights, options.shard_bytes, tally=tally)
+    if spec:
+        tally.notes += [f"quantization pattern {p!r} matched no weight" for p in spec.unused_patterns(names)]
     doc = model_json(graph, [group], generated_by=options.generated_by, converted_by=CONVERTED_BY,
                      metadata=options.metadata or None)
     (out_dir / "model.json").write_text(dumps(doc))
     ops = Counter(n.op for n in graph.nodes if n.op not in ("Const", "Placeholder"))
-    return WriteResult(("model.json", *group["paths"]), {"ops": dict(sorted(ops.items()))})
+    return WriteResult(("model.json", *group["paths"]),
+                       {"ops": dict(sorted(ops.items())), "sizes": tally.summary()})

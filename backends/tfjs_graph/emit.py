@@ -9,6 +9,8 @@ from backends.tfjs_graph.registry import TFJS, EmitCtx, static_shape, tf_dtype, 
 from pivot.errors import EmitError, Int64RangeError, Unsupported, UnsupportedOpsError
 
 _FAILED = "__unconverted__"
+# ONNX ops with subgraphs; without a rule they are reported as control flow, not as unknown ops.
+CONTROL_FLOW = frozenset({"Loop", "If", "Scan", "SequenceMap"})
 
 
 def default_opset(model: ir.Model) -> int:
@@ -18,6 +20,14 @@ def default_opset(model: ir.Model) -> int:
 
 def emit_graph(model: ir.Model) -> TfGraph:
     """Emit a TfGraph for ``model``; raises ``UnsupportedOpsError`` listing every failing node."""
+    graph, failures = emit_all(model)
+    if failures:
+        raise UnsupportedOpsError(failures)
+    return graph
+
+
+def emit_all(model: ir.Model) -> tuple[TfGraph, list[Unsupported]]:
+    """Emit every node that can be emitted; returns the (partial) graph and every failure."""
     graph = TfGraph()
     env: dict[ir.Value, str] = {}
     failures: dict[tuple[str, str, str], list[str]] = {}
@@ -39,12 +49,9 @@ def emit_graph(model: ir.Model) -> TfGraph:
         ref = env.get(out, _FAILED)
         if ref != _FAILED:
             graph.output(out.name or "output", ref, tf_dtype(out.dtype), static_shape(out))
-    if failures:
-        raise UnsupportedOpsError(
-            Unsupported(op, reason, tuple(nodes), detail, hints.get((op, reason, detail), ""))  # type: ignore[arg-type]
-            for (op, reason, detail), nodes in failures.items())
     graph.remove_unused()
-    return graph
+    return graph, [Unsupported(op, reason, tuple(nodes), detail, hints.get((op, reason, detail), ""))  # type: ignore[arg-type]
+                   for (op, reason, detail), nodes in failures.items()]
 
 
 def _emit_node(graph: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: int,
@@ -54,6 +61,9 @@ def _emit_node(graph: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: i
     ctx = EmitCtx(graph, node, env, opset)
     upstream_failed = any(v is not None and env.get(v) == _FAILED for v in node.inputs)
     try:
+        if rule is None and op in CONTROL_FLOW:
+            raise EmitError("control_flow", f"ONNX control flow ({op}) is not converted to TensorFlow.js",
+                            "export the model with the loop unrolled or the branch resolved")
         if rule is None:
             raise EmitError("no_rule", f"no TensorFlow.js rule for {op} (opset {opset})",
                             "replace the op in the source model or open an issue with a sample model")

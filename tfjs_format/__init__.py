@@ -1,0 +1,1 @@
+"""TensorFlow.js file formats: weight manifests, shards, quantization, layers-model files."""
