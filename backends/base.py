@@ -20,6 +20,9 @@ class BackendOptions:
     metadata: dict[str, Any] = field(default_factory=dict)
     quantization: QuantizationSpec | None = None  # None: every weight stays float32
     split_weights_by_layer: bool = False  # layers models only: one weight group per layer
+    # Graph models: the tfjs backend (cpu, webgl, wasm, webgpu) that must have every kernel the model
+    # needs; None converts anyway and only warns (--skip-op-check).
+    require_backend: str | None = "wasm"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,8 @@ import click
 
 import frontends
 from backends.base import BackendOptions
+from backends.tfjs_graph.support import TFJS_BACKENDS
+from pivot.audit_render import RENDERERS
 from pivot.cli_args import OptionalValueCommand
 from pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
 from pivot.errors import ConversionError, UnsupportedOpsError
@@ -56,10 +59,15 @@ def _quantize_option(dtype: str) -> Callable[[Callable[..., Any]], Callable[...,
               help="Deprecated: 1 = --quantize-uint8, 2 = --quantize-uint16 (all weights).")
 @click.option("--split-weights-by-layer", "--split_weights_by_layer", "split", is_flag=True,
               help="Layers models: one weight group (set of shard files) per layer.")
+@click.option("--backend", "required_backend", type=click.Choice(TFJS_BACKENDS), default="wasm", show_default=True,
+              help="Graph models: the tfjs backend that must have a kernel for every op (preflight).")
+@click.option("--skip-op-check", "--skip_op_check", "skip_op_check", is_flag=True,
+              help="Write the graph model even when the --backend lacks kernels (the gaps are printed).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output directory.")
 def convert_cmd(source: Path, output: Path, input_format: str | None, output_format: str | None,
                 shard_bytes: int, q_float16: str | None, q_uint8: str | None, q_uint16: str | None,
-                quantization_bytes: int | None, split: bool, overwrite: bool) -> None:
+                quantization_bytes: int | None, split: bool, required_backend: str, skip_op_check: bool,
+                overwrite: bool) -> None:
     """Convert SOURCE into the directory OUTPUT."""
     try:
         spec = QuantizationSpec.from_flags({"float16": q_float16, "uint8": q_uint8, "uint16": q_uint16},
@@ -67,7 +75,8 @@ def convert_cmd(source: Path, output: Path, input_format: str | None, output_for
         if quantization_bytes is not None:
             kind = "uint8" if quantization_bytes == 1 else "uint16"
             click.echo(f"warning: --quantization_bytes is deprecated; use --quantize-{kind}", err=True)
-        backend = BackendOptions(shard_bytes=shard_bytes, quantization=spec, split_weights_by_layer=split)
+        backend = BackendOptions(shard_bytes=shard_bytes, quantization=spec, split_weights_by_layer=split,
+                                 require_backend=None if skip_op_check else required_backend)
         options = ConvertOptions(input_format=input_format, output_format=output_format, overwrite=overwrite,
                                  backend=backend)
         result = convert(source, output, options)
@@ -88,6 +97,50 @@ def _report(result: ConvertResult) -> None:
         click.echo(sizes.render())
         for note in sizes.notes:
             click.echo(f"warning: {note}", err=True)
+    for warning in result.stats.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command("ops")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable table.")
+@click.option("--markdown", is_flag=True, help="Markdown table (docs/supported-ops.md).")
+def ops_cmd(as_json: bool, markdown: bool) -> None:
+    """Print the supported-ops table: ONNX op, opsets, limits, tfjs ops, backends with kernels."""
+    from backends.tfjs_graph import support
+
+    rows = support.support_table()
+    if as_json:
+        click.echo(json.dumps({"schema": "tfjs-pivot.ops/1", "ops": [r.as_json() for r in rows]}, indent=1))
+    elif markdown:
+        click.echo(support.render_document(rows), nl=False)
+    else:
+        click.echo(support.render_text(rows), nl=False)
+
+
+@main.command("audit")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--input-format", "--input_format", "input_format", type=click.Choice(frontends.input_formats()),
+              help="Source format (default: detected from the path).")
+@click.option("--backend", "required_backend", type=click.Choice(TFJS_BACKENDS), default="wasm", show_default=True,
+              help="The tfjs backend the model must run on (all four are reported).")
+@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
+@click.option("--output", "-o", "out_file", type=click.Path(path_type=Path), help="Write the report to a file.")
+def audit_cmd(source: Path, input_format: str | None, required_backend: str, fmt: str, out_file: Path | None) -> None:
+    """Report every node that keeps SOURCE from running in TensorFlow.js (exit 0 runs, 1 blocked, 2 bad input)."""
+    from pivot.audit import audit
+
+    try:
+        report = audit(source, ConvertOptions(input_format=input_format), required_backend)
+    except ConversionError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    text = RENDERERS[fmt](report.as_json())
+    if out_file is not None:
+        out_file.write_text(text)
+        click.echo(f"wrote {out_file}")
+    else:
+        click.echo(text, nl=False)
+    sys.exit(report.exit_status)
 
 
 if __name__ == "__main__":

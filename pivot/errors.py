@@ -90,3 +90,7 @@ class EmitError(ConversionError):
 
 class Int64RangeError(ConversionError):
     """An int64 constant does not fit into int32, the widest integer type of TensorFlow.js."""
+
+
+class BackendGapError(ConversionError):
+    """The converted model would need kernels that the required TensorFlow.js backend does not have."""

@@ -13,6 +13,8 @@ from backends.tfjs_graph.emitters import load_rules
 from backends.tfjs_graph.graph import TfGraph
 from backends.tfjs_graph.model_json import dumps, model_json
 from backends.tfjs_graph.passes import default_pipeline
+from backends.tfjs_graph.preflight import BackendGap, Preflight, preflight
+from pivot.errors import BackendGapError, UnsupportedOpsError
 from pivot.version import CONVERTED_BY
 from tfjs_format.summary import SizeTally
 from tfjs_format.weights import encode, planned_nbytes, write_group
@@ -35,7 +37,31 @@ class GraphModelBackend:
     description = "TensorFlow.js graph model (model.json + weight shards)"
 
     def write(self, model: ir.Model, out_dir: Path, options: BackendOptions) -> WriteResult:
-        return write_graph(build_graph(model), out_dir, options)
+        """Preflight (every blocked node, kernel gaps of the required backend), then write."""
+        pre = preflight(model)
+        if pre.blocked:
+            raise UnsupportedOpsError(pre.blocked)
+        assert pre.graph is not None
+        required = options.require_backend
+        if required is not None and not pre.gaps[required].runs:
+            raise BackendGapError(_gap_message(pre, required))
+        result = write_graph(pre.graph, out_dir, options)
+        result.stats["warnings"] = [_gap_warning(gap) for gap in pre.gaps.values() if not gap.runs]
+        if pre.needs_execute_async:
+            result.stats["warnings"].append(f"load with model.executeAsync(): the graph has {', '.join(pre.async_ops)}")
+        return result
+
+
+def _gap_message(pre: Preflight, backend: str) -> str:
+    gap, others = pre.gaps[backend], [b for b, g in pre.gaps.items() if g.runs]
+    return (f"the model needs kernel(s) {', '.join(gap.kernels)} that TensorFlow.js {backend} does not have "
+            f"(tfjs ops {', '.join(gap.tfjs_ops)}; nodes {', '.join(gap.nodes[:5])}); choose another --backend "
+            f"({', '.join(others) or 'none runs it'}) or convert anyway with --skip-op-check")
+
+
+def _gap_warning(gap: BackendGap) -> str:
+    return (f"TensorFlow.js {gap.backend} lacks kernel(s) {', '.join(gap.kernels)} for {', '.join(gap.tfjs_ops)} "
+            f"({len(gap.nodes)} node(s), e.g. {gap.nodes[0]}): the model will fail there")
 
 
 def write_graph(graph: TfGraph, out_dir: Path, options: BackendOptions) -> WriteResult:

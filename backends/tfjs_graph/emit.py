@@ -44,8 +44,13 @@ def emit_all(model: ir.Model) -> tuple[TfGraph, list[Unsupported]]:
         _emit_node(graph, node, env, opset, failures, hints)
     for out in model.graph.outputs:
         if out not in env and out.const_value is not None:  # a folded (constant) model output
-            env[out] = graph.const(to_tfjs_array(out.const_value.numpy(), out.name or "output"),
-                                   name=f"{out.name or 'output'}/value")
+            try:
+                env[out] = graph.const(to_tfjs_array(out.const_value.numpy(), out.name or "output"),
+                                       name=f"{out.name or 'output'}/value")
+            except (EmitError, Int64RangeError) as e:
+                key = ("Constant", "dtype", f"model output {out.name} is constant: {e}")
+                failures.setdefault(key, []).append(out.name or "output")
+                hints[key] = "TensorFlow.js holds float32, int32 and bool only; change the source model"
         ref = env.get(out, _FAILED)
         if ref != _FAILED:
             graph.output(out.name or "output", ref, tf_dtype(out.dtype), static_shape(out))
