@@ -17,6 +17,8 @@ from pivot.audit_render import RENDERERS
 from pivot.cli_args import OptionalValueCommand
 from pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
 from pivot.errors import ConversionError, UnsupportedOpsError
+from pivot.validate import ValidateOptions, ValidationReport, validate
+from pivot.validate_render import render_validation
 from pivot.version import __version__
 from tfjs_format.quantize import QuantizationSpec
 from tfjs_format.summary import SizeSummary
@@ -63,11 +65,13 @@ def _quantize_option(dtype: str) -> Callable[[Callable[..., Any]], Callable[...,
               help="Graph models: the tfjs backend that must have a kernel for every op (preflight).")
 @click.option("--skip-op-check", "--skip_op_check", "skip_op_check", is_flag=True,
               help="Write the graph model even when the --backend lacks kernels (the gaps are printed).")
+@click.option("--validate", "check", is_flag=True,
+              help="Afterwards, run `validate` on the written model (wasm); exit 1 (output kept) on mismatch.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output directory.")
 def convert_cmd(source: Path, output: Path, input_format: str | None, output_format: str | None,
                 shard_bytes: int, q_float16: str | None, q_uint8: str | None, q_uint16: str | None,
                 quantization_bytes: int | None, split: bool, required_backend: str, skip_op_check: bool,
-                overwrite: bool) -> None:
+                check: bool, overwrite: bool) -> None:
     """Convert SOURCE into the directory OUTPUT."""
     try:
         spec = QuantizationSpec.from_flags({"float16": q_float16, "uint8": q_uint8, "uint16": q_uint16},
@@ -87,6 +91,23 @@ def convert_cmd(source: Path, output: Path, input_format: str | None, output_for
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     _report(result)
+    if check:
+        _validate_written(source, result)
+
+
+def _validate_written(source: Path, result: ConvertResult) -> None:
+    if result.output_format not in ("tfjs_graph_model", "tfjs_layers_model"):
+        click.echo(f"error: --validate checks TensorFlow.js outputs, not {result.output_format}", err=True)
+        sys.exit(2)
+    try:
+        report = validate(source, result.output, ValidateOptions(input_format=result.input_format))
+    except ConversionError as e:
+        click.echo(f"error: validation could not run: {e}", err=True)
+        sys.exit(2)
+    _emit_validation(report, None)
+    if not report.passed:
+        click.echo(f"error: {result.output} was written but does not match the source (kept for inspection)", err=True)
+        sys.exit(1)
 
 
 def _report(result: ConvertResult) -> None:
@@ -99,6 +120,53 @@ def _report(result: ConvertResult) -> None:
             click.echo(f"warning: {note}", err=True)
     for warning in result.stats.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
+
+
+@main.command("validate")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("converted", type=click.Path(path_type=Path))
+@click.option("--input-format", "--input_format", "input_format", type=click.Choice(frontends.input_formats()),
+              help="Source format (default: detected from the path).")
+@click.option("--inputs", "inputs", type=click.Path(path_type=Path), help=".npz file of named input arrays.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated inputs.")
+@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Generated input sets.")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=SIZE",
+              help="Size of a dynamic dimension of the generated inputs (NAME '*' for all; default 1).")
+@click.option("--tfjs-backend", type=click.Choice(["cpu", "wasm"]), default="wasm", show_default=True)
+@click.option("--atol", type=float, help="Absolute tolerance (default 1e-5).")
+@click.option("--rtol", type=float, help="Tolerance relative to max(1, max |reference|) (default 1e-4; quantized: "
+              "float16/uint16 1e-2, uint8 1e-1).")
+@click.option("--report", "report_file", type=click.Path(path_type=Path), help="Also write the report as JSON.")
+def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs: Path | None, seed: int,
+                 samples: int, dims: tuple[str, ...], tfjs_backend: str, atol: float | None, rtol: float | None,
+                 report_file: Path | None) -> None:
+    """Check that CONVERTED (a tfjs model directory) computes what SOURCE computes (exit 0 pass, 1 mismatch)."""
+    try:
+        opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=_dims(dims),
+                               tfjs_backend=tfjs_backend,  # type: ignore[arg-type]
+                               atol=atol, rtol=rtol, input_format=input_format)
+        report = validate(source, converted, opts)
+    except ConversionError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    _emit_validation(report, report_file)
+    sys.exit(0 if report.passed else 1)
+
+
+def _dims(values: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for item in values:
+        name, _, size = item.partition("=")
+        if not size.isdigit() or not name:
+            raise click.BadParameter(f"{item!r}: expected NAME=SIZE", param_hint="--dim")
+        out[name] = int(size)
+    return out
+
+
+def _emit_validation(report: ValidationReport, report_file: Path | None) -> None:
+    click.echo(render_validation(report), nl=False)
+    if report_file is not None:
+        report_file.write_text(json.dumps(report.as_json(), indent=2) + "\n")
 
 
 @main.command("ops")

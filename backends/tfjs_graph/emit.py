@@ -28,6 +28,12 @@ def emit_graph(model: ir.Model) -> TfGraph:
 
 def emit_all(model: ir.Model) -> tuple[TfGraph, list[Unsupported]]:
     """Emit every node that can be emitted; returns the (partial) graph and every failure."""
+    graph, failures, _ = emit_traced(model)
+    return graph, failures
+
+
+def emit_traced(model: ir.Model) -> tuple[TfGraph, list[Unsupported], dict[str, str]]:
+    """``emit_all`` plus where each ONNX value went: ONNX value name -> tfjs tensor reference."""
     graph = TfGraph()
     env: dict[ir.Value, str] = {}
     failures: dict[tuple[str, str, str], list[str]] = {}
@@ -55,8 +61,9 @@ def emit_all(model: ir.Model) -> tuple[TfGraph, list[Unsupported]]:
         if ref != _FAILED:
             graph.output(out.name or "output", ref, tf_dtype(out.dtype), static_shape(out))
     graph.remove_unused()
+    sources = {v.name: ref for v, ref in env.items() if v.name and ref != _FAILED}
     return graph, [Unsupported(op, reason, tuple(nodes), detail, hints.get((op, reason, detail), ""))  # type: ignore[arg-type]
-                   for (op, reason, detail), nodes in failures.items()]
+                   for (op, reason, detail), nodes in failures.items()], sources
 
 
 def _emit_node(graph: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: int,

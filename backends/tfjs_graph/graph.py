@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-AttrKind = Literal["s", "i", "f", "b", "type", "shape", "list_i", "list_s", "list_f", "list_type"]
+AttrKind = Literal["s", "i", "f", "b", "type", "shape", "list_i", "list_s", "list_f", "list_type", "func"]
 Shape = tuple[int | None, ...]
 
 # tfjs knows only these dtypes; int64 is narrowed to int32 (range-checked) by the emitter.
@@ -59,6 +59,15 @@ class Attr:
     def shape(v: Sequence[int | None] | None) -> Attr:
         return Attr("shape", None if v is None else tuple(v))
 
+    @staticmethod
+    def func(name: str) -> Attr:
+        """A reference to a function of ``library.function`` (While ``cond`` / ``body``)."""
+        return Attr("func", name)
+
+    @staticmethod
+    def types(v: Iterable[str]) -> Attr:
+        return Attr("list_type", tuple(v))
+
 
 @dataclass
 class TfNode:
@@ -68,6 +77,21 @@ class TfNode:
     op: str
     inputs: list[str]
     attrs: dict[str, Attr] = field(default_factory=dict)
+
+
+@dataclass
+class TfFunction:
+    """A FunctionDef of ``library.function``: typed arguments, nodes, and the node output each result returns.
+
+    Function bodies hold no Const nodes: constants enter as arguments (loop invariants), so every
+    weight stays a main-graph Const with a manifest entry of the same name.
+    """
+
+    name: str
+    inputs: list[tuple[str, str]]  # (argument name, tfjs dtype)
+    outputs: list[tuple[str, str]]
+    nodes: list[TfNode] = field(default_factory=list)
+    ret: dict[str, str] = field(default_factory=dict)  # output argument -> "node:output:k" or an input argument
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,10 @@ class TfGraph:
         self.inputs: list[SignatureEntry] = []
         self.outputs: list[SignatureEntry] = []
         self.shapes: dict[str, Shape] = {}
+        self.functions: list[TfFunction] = []  # library functions (While cond/body), outside every pass
+        # Set by the layout pass: tensor -> (physical tensor, perm) with logical = transpose(physical, perm),
+        # so that checks can map an emitted tensor back to its ONNX layout.
+        self.layout: dict[str, tuple[str, tuple[int, ...] | None]] = {}
         self._names: set[str] = set()
 
     # -- naming ---------------------------------------------------------------------------

@@ -373,7 +373,9 @@ _HANDLERS: dict[str, Handler] = {
 
 def channels_last(graph: TfGraph) -> None:
     """Rewrite ``graph`` so that Transposes remain only where the logical layout is needed."""
-    LayoutSweep(graph).run()
+    sweep = LayoutSweep(graph)
+    sweep.run()
+    graph.layout = {ref: (phys, sweep.perm.get(ref)) for ref, phys in sweep.phys.items()}
     graph.remove_unused()
 
 

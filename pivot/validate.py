@@ -1,0 +1,181 @@
+"""``tfjs-pivot validate``: the same inputs through the source, the pivot and TensorFlow.js, compared."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx_ir as ir
+
+import frontends
+from backends.tfjs_runtime import TfjsBackend, TfjsRuntime
+from pivot.compare import Metric, Tolerance, compare, tolerance_for
+from pivot.convert import ConvertOptions, load_pivot
+from pivot.errors import InputError
+from pivot.onnx_run import run_onnx
+
+Feeds = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """Inputs, runtime and tolerances of one validation."""
+
+    inputs: Path | None = None
+    seed: int = 0
+    samples: int = 1
+    dims: dict[str, int] = field(default_factory=dict)
+    tfjs_backend: TfjsBackend = "wasm"
+    atol: float | None = None
+    rtol: float | None = None
+    input_format: str | None = None
+    bisect: bool = True
+
+
+@dataclass
+class ValidationReport:
+    """Per output and stage pair metrics, the tolerance used, and the first diverging node if any."""
+
+    source: str
+    converted: str
+    stages: list[str]
+    tolerance: Tolerance
+    metrics: list[Metric]
+    samples: int
+    divergence: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.metrics)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"schema": "tfjs-pivot.validate/1", "source": self.source, "converted": self.converted,
+                "passed": self.passed, "stages": self.stages, "samples": self.samples,
+                "tolerance": self.tolerance.as_json(), "metrics": [m.as_json() for m in self.metrics],
+                "divergence": self.divergence, "notes": self.notes}
+
+
+def converted_kind(converted: Path) -> tuple[Path, str, dict[str, Any]]:
+    """The model.json of a converted directory, its kind (graph/layers) and its parsed JSON."""
+    model_json = converted / "model.json" if converted.is_dir() else converted
+    try:
+        doc = json.loads(model_json.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{converted}: no readable model.json ({e})") from e
+    kind = "layers" if doc.get("format") == "layers-model" or "model_config" in str(doc.get("modelTopology"))[:2000] \
+        else "graph"
+    return model_json, kind, doc
+
+
+def quantization_of(doc: dict[str, Any]) -> str | None:
+    """The coarsest storage dtype of the weights (uint8 < uint16/float16), or None when all are plain."""
+    seen = {w["quantization"]["dtype"] for g in doc.get("weightsManifest", []) for w in g["weights"]
+            if "quantization" in w}
+    for dtype in ("uint8", "uint16", "float16"):
+        if dtype in seen:
+            return dtype
+    return None
+
+
+def make_inputs(model: ir.Model, opts: ValidateOptions) -> list[Feeds]:
+    """``opts.samples`` feeds: from the .npz (checked against the model's inputs) or seeded random data."""
+    inputs = [v for v in model.graph.inputs if not v.is_initializer()]
+    if opts.inputs is not None:
+        return [_check_npz(opts.inputs, inputs)]
+    rng = np.random.default_rng(opts.seed)
+    return [{v.name or "": _random(v, opts.dims, rng) for v in inputs} for _ in range(opts.samples)]
+
+
+def _random(value: ir.Value, dims: dict[str, int], rng: np.random.Generator) -> np.ndarray:
+    shape = [_dim(d, dims, value.name or "") for d in (value.shape or [])]
+    dtype = np.dtype(value.dtype.numpy()) if value.dtype is not None else np.dtype(np.float32)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(np.bool_)
+    if dtype.kind in "iu":
+        return rng.integers(0, 10, shape).astype(dtype)
+    return rng.normal(0.0, 1.0, shape).astype(dtype)
+
+
+def _dim(d: object, dims: dict[str, int], name: str) -> int:
+    if isinstance(d, int):
+        return d
+    label = getattr(d, "value", None)
+    if label is not None and str(label) in dims:
+        return dims[str(label)]
+    return dims.get("*", 1)
+
+
+def _check_npz(path: Path, inputs: list[ir.Value]) -> Feeds:
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: not a readable .npz file ({e})") from e
+    names = [v.name or "" for v in inputs]
+    unknown = sorted(set(arrays) - set(names))
+    missing = [n for n in names if n not in arrays]
+    if unknown or missing:
+        raise InputError(f"{path}: inputs {unknown or ''} are not model inputs; model inputs are {names}"
+                         + (f" (missing: {missing})" if missing else ""))
+    for v in inputs:
+        want, got = v.shape, arrays[v.name or ""].shape
+        if want is not None and (len(want) != len(got) or any(isinstance(w, int) and w != g
+                                                                for w, g in zip(want, got, strict=True))):
+            raise InputError(f"{path}: input '{v.name}' has shape {list(got)}, the model expects "
+                             f"{[d if isinstance(d, int) else str(d) for d in want]}")
+    return arrays
+
+
+def _tfjs_outputs(runtime: TfjsRuntime, model_json: Path, kind: str, feeds: Feeds, names: list[str],
+                  backend: TfjsBackend) -> Feeds:
+    got = runtime.run(model_json, feeds, backend=backend, kind=kind)  # type: ignore[arg-type]
+    if kind == "layers":  # layers-model output names change on every load: take them by position
+        return dict(zip(names, got.values(), strict=False))
+    return got
+
+
+def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: TfjsRuntime | None = None
+             ) -> ValidationReport:
+    """Run every stage on the same inputs and compare; bisect to the first diverging node on failure."""
+    model_json, kind, doc = converted_kind(converted)
+    pivot, in_fmt = load_pivot(source, ConvertOptions(input_format=opts.input_format))
+    names = [v.name or "" for v in pivot.graph.outputs]
+    quant = quantization_of(doc)
+    tol = tolerance_for(quant, opts.atol, opts.rtol)
+    samples = make_inputs(pivot, opts)
+    frontend = frontends.get(in_fmt)
+    own = runtime is None
+    runtime = runtime or TfjsRuntime()
+    try:
+        stages: dict[str, list[Feeds]] = {"source": [], "pivot": [], "tfjs": []}
+        for feeds in samples:
+            ref = frontend.reference(source, feeds) if hasattr(frontend, "reference") else None
+            if ref is not None:
+                stages["source"].append(ref)
+            stages["pivot"].append(run_onnx(pivot, feeds))
+            stages["tfjs"].append(_tfjs_outputs(runtime, model_json, kind, feeds, names, opts.tfjs_backend))
+        present = [s for s in ("source", "pivot", "tfjs") if stages[s]]
+        # Quantization only affects the tfjs stage: source vs pivot keeps the float32 tolerance.
+        plain = tolerance_for(None, opts.atol, opts.rtol)
+        metrics = [compare(stages[a], stages[b], out, a, b, tol if "tfjs" in (a, b) else plain)
+                   for a, b in _pairs(present) for out in names]
+        report = ValidationReport(str(source), str(model_json), present, tol, metrics, len(samples))
+        if quant:
+            report.notes.append(f"weights are quantized ({quant}): judged against the looser quantized tolerance")
+        if not report.passed and kind == "graph" and opts.bisect:
+            from pivot.divergence import first_divergence
+
+            report.divergence = first_divergence(pivot, model_json, samples[0], runtime, opts.tfjs_backend, tol)
+        return report
+    finally:
+        if own:
+            runtime.close()
+
+
+def _pairs(stages: list[str]) -> list[tuple[str, str]]:
+    order = [("source", "pivot"), ("pivot", "tfjs"), ("source", "tfjs")]
+    return [(a, b) for a, b in order if a in stages and b in stages]
