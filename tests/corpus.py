@@ -18,6 +18,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, version_converter
 
+from backends.base import BackendOptions
 from backends.tfjs_runtime import TfjsRunError, TfjsRuntime
 from pivot.convert import ConvertOptions, convert
 from pivot.errors import UnsupportedOpsError
@@ -282,7 +283,7 @@ def _convert(src: Path, feeds: dict[str, np.ndarray], work: Path) -> tuple[Path,
     """Convert ``src``; when an emitter needs a constant input, retry with int inputs frozen."""
     out = work / "tfjs"
     try:
-        convert(src, out, ConvertOptions(overwrite=True))
+        convert(src, out, ConvertOptions(overwrite=True, backend=BackendOptions(require_backend=None)))
         return out / "model.json", ()
     except UnsupportedOpsError as e:
         frozen = _freezable(onnx.load(src), feeds) if _wants_constants(e) else ()
@@ -293,7 +294,7 @@ def _convert(src: Path, feeds: dict[str, np.ndarray], work: Path) -> tuple[Path,
     const_src = work / "model_const.onnx"
     onnx.save(freeze(onnx.load(src), {k: feeds[k] for k in frozen}), const_src)
     try:
-        convert(const_src, out, ConvertOptions(overwrite=True))
+        convert(const_src, out, ConvertOptions(overwrite=True, backend=BackendOptions(require_backend=None)))
     except UnsupportedOpsError as e:
         return Outcome("unsupported", unsupported_line(e), frozen=frozen)
     except Exception as e:

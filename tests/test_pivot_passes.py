@@ -45,6 +45,15 @@ FIXTURES = {
             d = Dropout(r)
             y = Identity(d)
         }""", ["Relu"]),
+    # An Identity that gives a second graph output its own name stays (two outputs, two values).
+    "identity_between_outputs": ("""
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[2,3] x) => (float[2,3] a, float[2,3] b, float[2,3] d) {
+            a = Relu(x)
+            b = Identity(a)
+            c = Identity(a)
+            d = Sigmoid(c)
+        }""", ["Relu", "Identity", "Sigmoid"]),
     # Channels-last wrapping: NHWC->NCHW->Conv->NHWC->NCHW->BN cancels to Conv (BN folded), and
     # a Transpose chain composes into one.
     "compose_transposes": ("""

@@ -78,7 +78,7 @@ def test_quantized_model_reports_its_error(tmp_path: Path) -> None:
     assert "quantized uint8" in text and "note: weights are quantized (uint8)" in text
     code, text = _run("validate", str(EXAMPLE), str(out), "--rtol", "1e-6", "--report", str(tmp_path / "r.json"))
     doc = json.loads((tmp_path / "r.json").read_text())
-    tfjs = [m for m in doc["metrics"] if m["stages"] == ["pivot", "tfjs"]][0]
+    tfjs = next(m for m in doc["metrics"] if m["stages"] == ["pivot", "tfjs"])
     assert code == 1 and tfjs["max_abs"] > 1e-4  # the uint8 error is real and reported
 
 

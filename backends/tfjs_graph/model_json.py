@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.tfjs_graph.graph import Attr, Shape, SignatureEntry, TfGraph, TfNode
+from backends.tfjs_graph.graph import Attr, Shape, SignatureEntry, TfFunction, TfGraph, TfNode
 
 JsonDict = dict[str, Any]
 
@@ -51,6 +51,8 @@ def encode_attr(attr: Attr) -> JsonDict:
         return {"type": v}
     if kind == "shape":
         return {"shape": encode_shape(v)}  # type: ignore[arg-type]
+    if kind == "func":
+        return {"func": {"name": v}}
     items = list(v)  # type: ignore[call-overload]
     if not items:
         return {"list": {}}
@@ -75,6 +77,24 @@ def encode_node(node: TfNode, graph: TfGraph) -> JsonDict:
         attrs["value"] = {"tensor": {"dtype": dtype, "tensorShape": encode_shape(tuple(arr.shape))}}
     out["attr"] = dict(sorted(attrs.items()))
     return out
+
+
+def encode_function(fn: TfFunction, graph: TfGraph) -> JsonDict:
+    """FunctionDef JSON (tfjs ``mapFunction`` reads signature, nodeDef and ret)."""
+    return {
+        "signature": {"name": fn.name,
+                      "inputArg": [{"name": n, "type": t} for n, t in fn.inputs],
+                      "outputArg": [{"name": n, "type": t} for n, t in fn.outputs]},
+        "nodeDef": [encode_node(n, graph) for n in fn.nodes],
+        "ret": dict(fn.ret),
+    }
+
+
+def encode_library(graph: TfGraph) -> JsonDict:
+    """FunctionDefLibrary JSON: ``{}`` when the graph has no functions, as the official converter writes it."""
+    if not graph.functions:
+        return {}
+    return {"function": [encode_function(f, graph) for f in graph.functions]}
 
 
 def _tensor_info(entry: SignatureEntry, with_shape: bool) -> JsonDict:
@@ -102,7 +122,7 @@ def model_json(graph: TfGraph, manifest: list[JsonDict], *, generated_by: str, c
         "signature": encode_signature(graph),
         "modelTopology": {
             "node": [encode_node(n, graph) for n in graph.nodes],
-            "library": {},
+            "library": encode_library(graph),
             "versions": {"producer": 1},
         },
     }

@@ -16,7 +16,7 @@ from pivot.errors import InputError
 
 # Sub-layers of composite layers in Keras ``layer.weights`` order; others follow in name order.
 SUBLAYER_ORDER = {
-    "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense"),
+    "MultiHeadAttention": ("query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense"),
     "Bidirectional": ("forward_layer", "backward_layer"),
 }
 

@@ -17,8 +17,8 @@ _DTYPES = {"float32": ir.DataType.FLOAT, "float16": ir.DataType.FLOAT, "bfloat16
            "float64": ir.DataType.FLOAT, "int32": ir.DataType.INT32, "int64": ir.DataType.INT64,
            "uint8": ir.DataType.INT32, "bool": ir.DataType.BOOL}
 Env = dict[TensorRef, ir.Value]
-# (class name, reason code, detail) -> failing layer calls
-Failures = dict[tuple[str, str, str], list[str]]
+# (class name, reason code, detail, hint) -> failing layer calls
+Failures = dict[tuple[str, str, str, str], list[str]]
 
 
 class LowerCtx:
@@ -101,10 +101,8 @@ def lower_graph(builder: GraphBuilder, model: KerasModel, env: Env, prefix: str,
 
 
 def _report(failures: Failures) -> UnsupportedOpsError:
-    return UnsupportedOpsError(
-        Unsupported(op, reason, tuple(nodes), detail, "" if op in NOT_SUPPORTED else  # type: ignore[arg-type]
-                    "only built-in Keras layers are converted; custom layer code is never executed")
-        for (op, reason, detail), nodes in failures.items())
+    return UnsupportedOpsError(Unsupported(op, reason, tuple(nodes), detail, hint)  # type: ignore[arg-type]
+                               for (op, reason, detail, hint), nodes in failures.items())
 
 
 def _lower_call(builder: GraphBuilder, model: KerasModel, layer: KerasLayer, i: int, env: Env, prefix: str,
@@ -118,7 +116,7 @@ def _lower_call(builder: GraphBuilder, model: KerasModel, layer: KerasLayer, i: 
         try:
             outputs = _dispatch(builder, model, layer, inputs, call.kwargs, name)
         except EmitError as e:
-            failures.setdefault((layer.class_name, e.reason, e.detail), []).append(name)
+            failures.setdefault((layer.class_name, e.reason, e.detail, e.hint), []).append(name)
             # A stand-in output so that lowering goes on and reports every failure at once.
             outputs = inputs[:1] or [builder.const(np.zeros((), np.float32), f"{name}/failed")]
     for t, value in enumerate(outputs):
@@ -130,11 +128,11 @@ def _dispatch(builder: GraphBuilder, model: KerasModel, layer: KerasLayer, input
     if layer.class_name in NOT_SUPPORTED:
         raise EmitError("no_rule", f"{layer.class_name}: {NOT_SUPPORTED[layer.class_name]}")
     rule = load_rules().lookup(layer.class_name, 1)
+    custom = "only built-in Keras layers are converted; custom layer code is never executed"
     if layer.module and not layer.module.startswith("keras"):
-        raise EmitError("no_rule", f"custom layer class {layer.class_name} (from {layer.module}): "
-                        "custom layer code is never executed")
+        raise EmitError("no_rule", f"custom layer class {layer.class_name} (from {layer.module})", custom)
     if rule is None:
-        raise EmitError("no_rule", f"no lowering for Keras layer class {layer.class_name}")
+        raise EmitError("no_rule", f"no lowering for Keras layer class {layer.class_name}", custom)
     try:
         return rule.fn(LowerCtx(builder, layer, model, kwargs, name), inputs)
     except (EmitError, InputError):

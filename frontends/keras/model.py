@@ -12,6 +12,9 @@ from pivot.errors import InputError
 
 JsonDict = dict[str, Any]
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+# Call kwargs entry naming the kwargs that held tensors ({name: tensor count}), in the order their
+# tensors follow the positional ones in ``Call.args`` (e.g. MultiHeadAttention's key, attention_mask).
+TENSOR_KWARGS = "__tensor_kwargs__"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def parse_model(spec: JsonDict, keras_version: str = "") -> KerasModel:
     if class_name == "Sequential":
         return _parse_sequential(config, keras_version)
     layers = [_parse_layer(layer, keras_version) for layer in config["layers"]]
-    outputs, names = _parse_outputs(config["output_layers"])
+    outputs, names = _parse_outputs(config["output_layers"], _first_node_skips(layers, config["layers"]))
     return KerasModel(config.get("name", "model"), layers, _refs(config["input_layers"]), outputs, names,
                       keras_version)
 
@@ -114,6 +117,9 @@ def _parse_call(node: Any) -> Call:
         args = node.get("args", [])
         listed = len(args) == 1 and isinstance(args[0], list)
         kwargs = {k: v for k, v in node.get("kwargs", {}).items() if not _has_tensor(v)}
+        counts = {k: len(list(_tensors(v))) for k, v in node.get("kwargs", {}).items() if _has_tensor(v)}
+        if counts:
+            kwargs[TENSOR_KWARGS] = counts
         return Call(list(_tensors(args)) + list(_tensors(node.get("kwargs", {}))), kwargs, listed)
     # Keras 2 / tfjs: [[layer, node, tensor, kwargs], ...]
     merged: JsonDict = {}
@@ -150,11 +156,45 @@ def _refs(value: Any) -> list[TensorRef]:
     return [TensorRef(v[0], int(v[1]), int(v[2])) for v in value]
 
 
-def _parse_outputs(value: Any) -> tuple[list[TensorRef], list[str]]:
+def _parse_outputs(value: Any, skips: set[str] | None = None) -> tuple[list[TensorRef], list[str]]:
+    skips = skips or set()
     if isinstance(value, dict):  # Keras 3 dict outputs keep their keys as output names
-        return _refs(list(value.values())), list(value)
-    refs = _refs(value)
+        return _unskip(_refs(list(value.values())), skips), list(value)
+    refs = _unskip(_refs(value), skips)
     return refs, [r.layer if r.node == 0 and r.tensor == 0 else f"{r.layer}_{r.node}_{r.tensor}" for r in refs]
+
+
+def _first_node_skips(layers: list[KerasLayer], specs: list[JsonDict]) -> set[str]:
+    """Nested models whose references count a built-in first node (Keras's ``_should_skip_first_node``).
+
+    Keras 2 and tfjs number the calls of a nested Functional model (and of a Sequential model that has an
+    input layer) from 1 everywhere, because the model's own construction is node 0. Keras 3 does so only in
+    ``output_layers``, and only for Functional models. Call arguments are rewritten here; the caller rewrites
+    output references with the returned layer names.
+    """
+    listed = not any(isinstance(node, dict) for spec in specs for node in spec.get("inbound_nodes", []))
+    skips = {layer.name for layer in layers if layer.submodel is not None and _has_first_node(layer, listed)}
+    if listed and skips:
+        for layer in layers:
+            for call in layer.calls:
+                call.args = _unskip(call.args, skips)
+    return skips
+
+
+def _has_first_node(layer: KerasLayer, listed: bool) -> bool:
+    if layer.class_name != "Sequential":
+        return True
+    if not listed:
+        return False  # a Keras 3 Sequential model is not a Functional one
+    specs = layer.config.get("layers") or [{}]
+    first = specs[0] if isinstance(specs[0], dict) else {}
+    first_cfg = first.get("config") or {}
+    return first.get("class_name") == "InputLayer" or any(
+        k in first_cfg for k in ("batch_input_shape", "batchInputShape", "batch_shape"))
+
+
+def _unskip(refs: list[TensorRef], skips: set[str]) -> list[TensorRef]:
+    return [TensorRef(r.layer, max(r.node - 1, 0), r.tensor) if r.layer in skips else r for r in refs]
 
 
 def _parse_sequential(config: JsonDict, keras_version: str) -> KerasModel:

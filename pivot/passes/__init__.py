@@ -5,7 +5,7 @@ from __future__ import annotations
 import onnx_ir as ir
 from onnx_ir.passes import common
 
-from pivot.passes.cleanup import DropoutToIdentityPass
+from pivot.passes.cleanup import DropoutToIdentityPass, IdentityEliminationPass
 from pivot.passes.fold import FoldConstantsPass
 from pivot.passes.fold_bn import FoldBatchNormPass
 from pivot.passes.normalize import TARGET_OPSET, normalize_opset
@@ -21,7 +21,7 @@ def default_pipeline() -> ir.passes.PassBase:
         [
             FoldConstantsPass(),
             DropoutToIdentityPass(),
-            common.IdentityEliminationPass(),
+            IdentityEliminationPass(),
             ComposeTransposesPass(),
             FoldBatchNormPass(),
             common.RemoveUnusedNodesPass(),

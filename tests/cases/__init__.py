@@ -12,7 +12,7 @@ import onnx
 from onnx import helper
 
 FAMILIES = ("elementwise", "activation", "conv", "pool", "normalization", "image", "shape", "slicing", "creation",
-            "reduce", "matmul", "evaluation")
+            "reduce", "matmul", "evaluation", "recurrent")
 Inputs = Callable[[np.random.Generator], dict[str, np.ndarray]]
 
 
@@ -48,11 +48,14 @@ def node_model(op: str, inputs: Sequence[tuple[str, Any, Sequence[int | str | No
                opset: int = 21, **attrs: Any) -> Callable[[], onnx.ModelProto]:
     """A builder of a one-node model; ``inputs`` are (name, numpy dtype, shape) graph inputs."""
 
+    # Popped once, outside the builder: every call must build the same model.
+    order = attrs.pop("input_order", None)
+
     def build() -> onnx.ModelProto:
         inits = initializers or {}
         graph_inputs = [helper.make_tensor_value_info(n, _NP[np.dtype(t)], s) for n, t, s in inputs]
         names = [n for n, _, _ in inputs] + list(inits)
-        node = helper.make_node(op, attrs.pop("input_order", None) or names, list(outputs), **attrs)
+        node = helper.make_node(op, order or names, list(outputs), **attrs)
         graph = helper.make_graph(
             [node], op, graph_inputs,
             [onnx.ValueInfoProto(name=o) for o in outputs],
