@@ -26,6 +26,7 @@ OUT = ROOT / "backends" / "tfjs_graph" / "data" / "op_kernels.json"
 
 def main() -> None:
     from backends.base import BackendOptions
+    from backends.tfjs_graph.support import EXECUTOR_OPS
     from backends.tfjs_runtime import TfjsRunError, TfjsRuntime
     from pivot.convert import ConvertOptions, convert
     from tests.cases import all_cases
@@ -48,7 +49,8 @@ def main() -> None:
                 continue
             ops = {n["name"]: n["op"] for n in json.loads((out / "model.json").read_text())["modelTopology"]["node"]}
             for node, kernels in per_node.items():
-                seen[ops[node]].update(k for k in kernels if k in kernel_names)
+                if ops[node] not in EXECUTOR_OPS:  # a loop's kernels belong to the ops of its body
+                    seen[ops[node]].update(k for k in kernels if k in kernel_names)
     doc = {"source": "scripts/gen_op_kernels.py: tf.profile of every graph node of the tests/cases models "
                      "(cpu backend, @tensorflow/tfjs 4.22.0)",
            "ops": {op: sorted(kernels) for op, kernels in sorted(seen.items())}}

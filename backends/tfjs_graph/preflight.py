@@ -9,7 +9,7 @@ import onnx_ir as ir
 
 from backends.tfjs_graph.emit import emit_all
 from backends.tfjs_graph.emitters import load_rules
-from backends.tfjs_graph.graph import TfGraph
+from backends.tfjs_graph.graph import TfGraph, TfNode
 from backends.tfjs_graph.passes import default_pipeline
 from backends.tfjs_graph.support import TFJS_BACKENDS, kernel_needs
 from backends.tfjs_graph.vocab import tfjs_ops
@@ -59,7 +59,7 @@ def preflight(model: ir.Model) -> Preflight:
     graph, failures = emit_all(model)
     if not failures:
         default_pipeline()(graph)
-    ops = Counter(n.op for n in graph.nodes if n.op not in ("Const", "Placeholder"))
+    ops = Counter(n.op for n in _all_nodes(graph) if n.op not in ("Const", "Placeholder"))
     categories = tfjs_ops()
     async_ops = sorted(op for op in ops if categories.get(op, {}).get("category") in _ASYNC_CATEGORIES)
     gaps = {b: _gap(graph, b) for b in TFJS_BACKENDS}
@@ -67,11 +67,16 @@ def preflight(model: ir.Model) -> Preflight:
                      tuple(sorted(kernel_needs(ops).unmeasured)), None if failures else graph)
 
 
+def _all_nodes(graph: TfGraph) -> list[TfNode]:
+    """Main-graph nodes and the nodes of every library function (loop bodies run kernels too)."""
+    return [*graph.nodes, *(n for f in graph.functions for n in f.nodes)]
+
+
 def _gap(graph: TfGraph, backend: str) -> BackendGap:
     kernels: set[str] = set()
     ops: set[str] = set()
     nodes: list[str] = []
-    for node in graph.nodes:
+    for node in _all_nodes(graph):
         missing = kernel_needs([node.op]).missing(backend)
         if missing:
             kernels.update(missing)

@@ -146,8 +146,14 @@ async function handle(req) {
 // feeds themselves are not disposed.
 async function kernelRuns(model, named, outputs) {
   const feeds = new Set(Object.values(named));
-  const info = await tf.profile(() => {
-    const r = model.execute(named, outputs);
+  const info = await tf.profile(async () => {
+    let r;
+    try {
+      r = model.execute(named, outputs);
+    } catch (e) {
+      if (!/executeAsync/.test(String(e.message))) throw e;
+      r = await model.executeAsync(named, outputs);
+    }
     tf.dispose((Array.isArray(r) ? r : [r]).filter((t) => !feeds.has(t)));
   });
   return info.kernels.map((k) => k.name);
