@@ -6,18 +6,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from frontends.base import Frontend, FrontendOptions
+from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLayersFrontend
 from frontends.onnx_file import OnnxFrontend
 from pivot.errors import InputError
-from tfjs_format import layers_model
 
 __all__ = ["DIRECT_FORMATS", "FRONTENDS", "Frontend", "FrontendOptions", "detect", "detect_format", "get",
            "input_formats"]
 
 # Frontends that lower their format to the ONNX pivot.
-FRONTENDS: dict[str, Frontend] = {f.name: f for f in (OnnxFrontend(),)}
+FRONTENDS: dict[str, Frontend] = {f.name: f for f in (OnnxFrontend(), KerasH5Frontend(), KerasZipFrontend(),
+                                                       TfjsLayersFrontend())}
 
 # Formats read only by a direct route of pivot.convert (no pivot), with their sniff functions.
-DIRECT_FORMATS: dict[str, Callable[[Path], bool]] = {"tfjs_layers_model": layers_model.sniff}
+DIRECT_FORMATS: dict[str, Callable[[Path], bool]] = {}
 
 
 def input_formats() -> list[str]:

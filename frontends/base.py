@@ -32,3 +32,6 @@ class Frontend(Protocol):
     def load(self, path: Path, options: FrontendOptions) -> ir.Model:
         """Read the source and lower it to an ONNX model (not yet optimized)."""
         ...
+
+    # Optional: ``reference(path, feeds) -> dict[str, np.ndarray] | None`` runs the source framework
+    # (when installed) for ``tfjs-pivot validate``; outputs by name, or in model order.

@@ -18,12 +18,15 @@ import backends
 import frontends
 from backends import tfjs_layers
 from backends.base import BackendOptions, WriteResult
+from backends.tfjs_layers import routes as layer_routes
 from frontends.base import FrontendOptions
 from pivot.errors import InputError, OutputError, PassError
 from pivot.passes import optimize
 from tfjs_format.layers_model import LayersModel
 
-DEFAULT_OUTPUT = {"onnx": "tfjs_graph_model", "tfjs_layers_model": "tfjs_layers_model"}
+# As the official converter: Keras files become layers models, layers models become Keras HDF5.
+DEFAULT_OUTPUT = {"onnx": "tfjs_graph_model", "keras": "tfjs_layers_model", "keras_keras": "tfjs_layers_model",
+                  "tfjs_layers_model": "keras"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def _layers_to_layers(source: Path, out_dir: Path, options: ConvertOptions) -> W
 
 DIRECT_ROUTES: dict[tuple[str, str], Route] = {
     ("tfjs_layers_model", tfjs_layers.NAME): _layers_to_layers,
+    **layer_routes.ROUTES,
 }
 # Options that only some outputs read: a flag that would be ignored is an error instead.
 _ONLY_FOR = {"split_weights_by_layer": ("--split-weights-by-layer", {tfjs_layers.NAME}),
@@ -98,8 +102,11 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
     route = DIRECT_ROUTES.get((in_fmt, out_fmt))
     if route is not None:
         start = time.perf_counter()
-        with _atomic_dir(output) as tmp:
-            written = route(source, tmp, options)
+        if out_fmt in layer_routes.KERAS_FILE_NAMES and output.suffix.lower() in _KERAS_SUFFIXES:
+            written = _write_single_file(route, source, output, options, layer_routes.KERAS_FILE_NAMES[out_fmt])
+        else:
+            with _atomic_dir(output) as tmp:
+                written = route(source, tmp, options)
         timings = {"write": time.perf_counter() - start}
         return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
     return _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
@@ -120,6 +127,18 @@ def _convert_pivot(source: Path, output: Path, options: ConvertOptions, out_fmt:
     return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
 
 
+_KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+def _write_single_file(route: Route, source: Path, output: Path, options: ConvertOptions, name: str) -> WriteResult:
+    """A Keras output given as a file path (as the official CLI takes it): written beside it, then moved."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as tmp:
+        written = route(source, Path(tmp), options)
+        os.replace(Path(tmp) / name, output)
+    return WriteResult((output.name,), written.stats)
+
+
 def _check_route(in_fmt: str, out_fmt: str, opts: BackendOptions) -> None:
     if (in_fmt, out_fmt) not in routes():
         known = ", ".join(f"{i} -> {o}" for i, o in routes())
@@ -136,7 +155,10 @@ def _with_producer(opts: BackendOptions, model: ir.Model) -> BackendOptions:
 
 def _check_output(source: Path, output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
-        raise OutputError(f"{output}: exists and is not a directory")
+        if output.suffix.lower() not in _KERAS_SUFFIXES:
+            raise OutputError(f"{output}: exists and is not a directory")
+        if not overwrite:
+            raise OutputError(f"{output}: exists (use --overwrite to replace it)")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         raise OutputError(f"{output}: directory is not empty (use --overwrite to replace it)")
     src, out = source.resolve(), output.resolve()

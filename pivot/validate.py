@@ -154,8 +154,8 @@ def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: Tfjs
         stages: dict[str, list[Feeds]] = {"source": [], "pivot": [], "tfjs": []}
         for feeds in samples:
             ref = frontend.reference(source, feeds) if hasattr(frontend, "reference") else None
-            if ref is not None:
-                stages["source"].append(ref)
+            if ref is not None:  # a framework that does not name outputs gives them in model order
+                stages["source"].append(ref if set(ref) == set(names) else dict(zip(names, ref.values(), strict=False)))
             stages["pivot"].append(run_onnx(pivot, feeds))
             stages["tfjs"].append(_tfjs_outputs(runtime, model_json, kind, feeds, names, opts.tfjs_backend))
         present = [s for s in ("source", "pivot", "tfjs") if stages[s]]

@@ -12,7 +12,7 @@ from backends.base import BackendOptions
 from backends.tfjs_graph import build_graph, write_graph
 from backends.tfjs_layers.from_keras import TFJS_LAYERS
 from backends.tfjs_layers.routes import keras_zip_to_tfjs_layers
-from backends.tfjs_runtime import TfjsRuntime
+from backends.tfjs_runtime import TfjsBackend, TfjsRuntime
 from frontends.keras.h5 import read_h5
 from frontends.keras.keras_zip import read_keras_zip
 from frontends.keras.lower import lower_model
@@ -47,6 +47,11 @@ def _via_tfjs_layers(path: Path) -> KerasModel:
 
 READERS = {"keras": read_keras_zip, "h5": read_h5, "tfjs_layers": _via_tfjs_layers}
 SAVED_AS = {"tfjs_layers": "keras"}
+# Layers models tfjs-layers 4.22 runs right on cpu but not on wasm (its wasm kernels differ); checked on cpu.
+LAYERS_WASM_BUGS = {
+    "conv3d_transpose_same": "wasm Conv3DTranspose (padding same, stride 2) gives other values than cpu",
+    "maxpool3d_channels_first": "wasm MaxPool3D after tfjs-layers' channels_first transpose differs from cpu",
+}
 
 
 def _formats(case: KerasCase) -> tuple[str, ...]:
@@ -84,7 +89,8 @@ def test_keras_layer(case: KerasCase, fmt: str, tmp_path: Path, tfjs: TfjsRuntim
     assert max(float(np.std(e)) for e in expected) > 1e-3, "degenerate reference output"
     kmodel = READERS[fmt](save(model, tmp_path, SAVED_AS.get(fmt, fmt)))
     if fmt == "tfjs_layers":
-        _check_layers_model(tmp_path / LAYERS_DIR, feeds, expected, case.tol, tfjs)
+        backend = "cpu" if case.id in LAYERS_WASM_BUGS else "wasm"
+        _check_layers_model(tmp_path / LAYERS_DIR, feeds, expected, case.tol, tfjs, backend)
     lowered = lower_model(kmodel)
     _check_declared(lowered, case, {layer.name for layer in kmodel.walk() if layer.class_name == case.key})
     pivot = optimize(lowered)
@@ -105,9 +111,10 @@ def test_keras_layer(case: KerasCase, fmt: str, tmp_path: Path, tfjs: TfjsRuntim
 
 
 def _check_layers_model(path: Path, feeds: list[np.ndarray], expected: list[np.ndarray], tol: float,
-                        tfjs: TfjsRuntime) -> None:
+                        tfjs: TfjsRuntime, backend: TfjsBackend) -> None:
     """tf.loadLayersModel runs the written layers model like Keras."""
-    got = tfjs.run(path / "model.json", {f"input_{i}": f for i, f in enumerate(feeds)}, kind="layers", backend="wasm")
+    got = tfjs.run(path / "model.json", {f"input_{i}": f for i, f in enumerate(feeds)}, kind="layers",
+                   backend=backend)
     for i, (ref, out) in enumerate(zip(expected, got.values(), strict=True)):
         c = compare(ref, out, f"out{i}", "tfjs layers")
         assert c.relative <= tol, f"tfjs layers model vs keras: {c.max_abs:.3g} (scale {c.scale:.3g})"

@@ -20,7 +20,7 @@ class KerasCase:
     key: str
     build: Build
     tol: float = 1e-4
-    formats: tuple[str, ...] = ("keras",)
+    formats: tuple[str, ...] = ("keras", "h5")
     xfail: str | None = None
 
 

@@ -1,0 +1,191 @@
+"""A Keras 2 / tfjs-dialect model config rewritten in the Keras 3 dialect that ``keras.models.load_model`` reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from backends.tfjs_layers.from_keras import MODEL_CLASSES, weight_names
+from pivot.errors import InputError, Unsupported, UnsupportedOpsError
+
+JsonDict = dict[str, Any]
+LayerPath = tuple[str, ...]
+# The Keras 3 release whose loaders the written files target (the dialect is unchanged since 3.0).
+KERAS_VERSION = "3.0.0"
+# Keys Keras 2 or tfjs write that Keras 3 layer constructors reject, by class.
+REJECTED_KEYS: dict[str, tuple[str, ...]] = {
+    **{c: ("time_major",) for c in ("LSTM", "GRU", "SimpleRNN")},
+    "ConvLSTM2D": ("time_major", "implementation"),
+    **{c: ("groups",) for c in ("Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv2D")},
+    "SeparableConv2D": ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint"),
+    "SpatialDropout1D": ("trainable", "noise_shape"),
+}
+INITIALIZERS = {"LeCunNormal": "LecunNormal", "LeCunUniform": "LecunUniform"}
+# tfjs's VarianceScaling "normal" is a truncated normal; Keras 3 spells it out.
+DISTRIBUTIONS = {"normal": "truncated_normal"}
+FUNCTIONAL = {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional"}
+SEQUENTIAL = {"module": "keras", "class_name": "Sequential", "registered_name": None}
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """Where a layer's weights go: their names (``layer/weight``) and whether each is trainable."""
+
+    names: tuple[str, ...]
+    trainable: tuple[bool, ...]
+    # (sub-object path, count) in Keras object order, e.g. [("forward_layer/cell", 3), ("backward_layer/cell", 3)]
+    groups: tuple[tuple[str, int], ...]
+
+
+def keras3_spec(spec: JsonDict) -> JsonDict:
+    """``spec`` ({"class_name", "config"} of a Keras 2 / tfjs model) as Keras 3 saves it; refuses what Keras 3 lacks."""
+    refusals: dict[tuple[str, str], list[str]] = {}
+    out = _model(spec, refusals)
+    if refusals:
+        raise UnsupportedOpsError(Unsupported(cls, "attribute", tuple(names), why) for (cls, why), names in
+                                  refusals.items())
+    return out
+
+
+def _model(spec: JsonDict, refusals: dict[tuple[str, str], list[str]]) -> JsonDict:
+    cls, config = spec.get("class_name"), spec.get("config")
+    if cls not in MODEL_CLASSES or not isinstance(config, (dict, list)):
+        raise InputError(f"not a Keras model config (class_name {cls!r})")
+    if cls == "Sequential":
+        specs = config["layers"] if isinstance(config, dict) else config
+        name = config.get("name", "sequential") if isinstance(config, dict) else "sequential"
+        layers = [_layer(s, refusals) for s in _with_input_layer(specs)]
+        return {**SEQUENTIAL, "config": {"name": name, "trainable": True, "layers": layers}}
+    if not isinstance(config, dict):
+        raise InputError(f"{cls} model config is not a mapping")
+    layers = [_layer(s, refusals) for s in config["layers"]]
+    outputs = config["output_layers"]
+    if not any(isinstance(n, dict) for layer in layers for n in layer.get("inbound_nodes", [])):
+        outputs = _keras3_node_indices(layers, outputs)
+    out = {"name": config.get("name", "model"), "trainable": config.get("trainable", True), "layers": layers,
+           "input_layers": config["input_layers"], "output_layers": outputs}
+    return {**FUNCTIONAL, "config": out}
+
+
+def _keras3_node_indices(layers: list[JsonDict], outputs: Any) -> Any:
+    """Renumber references to nested models from the Keras 2 / tfjs convention to Keras 3's (in place).
+
+    Keras 2 and tfjs count a nested model's own construction as its node 0. Keras 3 reads list-style call
+    arguments as plain call indices, and counts the extra node in ``output_layers`` for Functional models only.
+    """
+    nested = {layer["name"]: layer["class_name"] for layer in layers if layer["class_name"] in MODEL_CLASSES}
+    for layer in layers:
+        layer["inbound_nodes"] = [[_shift(entry, nested) for entry in node] for node in layer.get("inbound_nodes", [])]
+    sequential = {k: v for k, v in nested.items() if v == "Sequential"}
+    if outputs and isinstance(outputs[0], str):
+        return _shift(outputs, sequential)
+    return [_shift(ref, sequential) for ref in outputs]
+
+
+def _shift(ref: list[Any], names: dict[str, str]) -> list[Any]:
+    return [ref[0], max(int(ref[1]) - 1, 0), *ref[2:]] if ref[0] in names else list(ref)
+
+
+def _with_input_layer(specs: list[JsonDict]) -> list[JsonDict]:
+    """Keras 3 Sequential models start with an InputLayer; Keras 2 / tfjs put batch_input_shape on layer 0."""
+    if not specs or specs[0]["class_name"] == "InputLayer":
+        return specs
+    first = dict(specs[0])
+    cfg = dict(first.get("config", {}))
+    shape = cfg.pop("batch_input_shape", None)
+    if shape is None:
+        raise InputError("a Sequential model without an input shape cannot be saved for Keras 3")
+    first["config"] = cfg
+    name = f"{cfg.get('name', 'sequential')}_input"
+    return [{"class_name": "InputLayer", "config": {"batch_input_shape": shape, "dtype": cfg.get("dtype", "float32"),
+                                                   "name": name}}, first, *specs[1:]]
+
+
+def _layer(spec: JsonDict, refusals: dict[tuple[str, str], list[str]]) -> JsonDict:
+    cls = spec["class_name"]
+    name = spec.get("name") or spec.get("config", {}).get("name")
+    if cls in MODEL_CLASSES:
+        out = _model(spec, refusals)
+    else:
+        cls, cfg = layer_config(cls, dict(spec.get("config", {})), refusals)
+        out = {"module": "keras.layers", "class_name": cls, "config": cfg, "registered_name": None}
+    out["name"] = name
+    if "inbound_nodes" in spec:
+        out["inbound_nodes"] = spec["inbound_nodes"]
+    return out
+
+
+def layer_config(cls: str, cfg: JsonDict, refusals: dict[tuple[str, str], list[str]]) -> tuple[str, JsonDict]:
+    """One layer's class and config in the Keras 3 dialect."""
+    name = str(cfg.get("name", cls))
+    for key in REJECTED_KEYS.get(cls, ()):
+        cfg.pop(key, None)
+    if cls != "InputLayer":
+        cfg.pop("batch_input_shape", None)
+    elif "batch_input_shape" in cfg:
+        cfg["batch_shape"] = cfg.pop("batch_input_shape")
+    if cls == "ThresholdedReLU":  # gone in Keras 3; ReLU(threshold) differs only at x == theta
+        cls, cfg = "ReLU", {"name": name, "threshold": float(cfg.get("theta", 1.0)), "trainable": True}
+    if cls == "LeakyReLU" and "alpha" in cfg:
+        cfg["negative_slope"] = cfg.pop("alpha")
+    for key, value in list(cfg.items()):
+        cfg[key] = _value(key, value, cls, name, refusals)
+    return cls, cfg
+
+
+def _value(key: str, value: Any, cls: str, layer: str, refusals: dict[tuple[str, str], list[str]]) -> Any:
+    if key in ("activation", "recurrent_activation") and value in ("hard_sigmoid", "gelu_new"):
+        refusals.setdefault((cls, f"activation {value!r} has another definition in Keras 3"), []).append(layer)
+    if key in ("layer", "backward_layer") and isinstance(value, dict):  # Bidirectional / TimeDistributed
+        inner_cls, inner_cfg = layer_config(value["class_name"], dict(value.get("config", {})), refusals)
+        return {"module": "keras.layers", "class_name": inner_cls, "config": inner_cfg, "registered_name": None}
+    for suffix, module in (("_initializer", "initializers"), ("_regularizer", "regularizers"),
+                           ("_constraint", "constraints")):
+        if key.endswith(suffix) and isinstance(value, dict) and "class_name" in value:
+            return _keras_object(value, module)
+    return value
+
+
+def _keras_object(value: JsonDict, module: str) -> JsonDict:
+    cls = INITIALIZERS.get(value["class_name"], value["class_name"])
+    cfg = dict(value.get("config") or {})
+    if "distribution" in cfg:
+        cfg["distribution"] = DISTRIBUTIONS.get(cfg["distribution"], cfg["distribution"])
+    return {"module": f"keras.{module}", "class_name": cls, "config": cfg, "registered_name": None}
+
+
+def layer_weights(spec: JsonDict, counts: dict[LayerPath, int]) -> dict[LayerPath, LayerWeights]:
+    """Names, trainability and object groups of every weight-holding layer of a Keras 3 spec."""
+    return dict(_walk_weights(spec, (), True, counts))
+
+
+def _walk_weights(spec: JsonDict, prefix: LayerPath, trainable: bool,
+                  counts: dict[LayerPath, int]) -> Iterator[tuple[LayerPath, LayerWeights]]:
+    for layer in spec["config"]["layers"]:
+        path = (*prefix, layer["name"])
+        cfg = layer["config"]
+        on = trainable and cfg.get("trainable", True) is not False
+        if layer["class_name"] in MODEL_CLASSES:
+            yield from _walk_weights(layer, path, on, counts)
+        elif counts.get(path):
+            names = weight_names(layer["class_name"], cfg) or [f"weight_{i}" for i in range(counts[path])]
+            if len(names) != counts[path]:
+                raise InputError(f"layer '{'/'.join(path)}' ({layer['class_name']}) has {counts[path]} weights; "
+                                 f"its Keras class holds {len(names)}")
+            flags = tuple(on and n.split("/")[-1] not in ("moving_mean", "moving_variance") for n in names)
+            yield path, LayerWeights(tuple(f"{layer['name']}/{n}" for n in names), flags,
+                                     object_groups(layer["class_name"], cfg, len(names)))
+
+
+def object_groups(cls: str, cfg: JsonDict, count: int) -> tuple[tuple[str, int], ...]:
+    """Where Keras 3 keeps a layer's variables, relative to the layer: its own vars, a cell's, a wrapped layer's."""
+    if cls in ("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D"):
+        return (("cell", count),)
+    if cls == "Bidirectional":
+        inner = object_groups(cfg["layer"]["class_name"], cfg["layer"]["config"], count // 2)
+        return tuple((f"{side}/{p}".rstrip("/"), n) for side in ("forward_layer", "backward_layer") for p, n in inner)
+    if cls == "TimeDistributed":
+        inner = object_groups(cfg["layer"]["class_name"], cfg["layer"]["config"], count)
+        return tuple((f"layer/{p}".rstrip("/"), n) for p, n in inner)
+    return (("", count),)
