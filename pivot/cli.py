@@ -27,15 +27,20 @@ _QUANTIZE_HELP = ("Store matching float32 weights as {}: comma-separated shell-s
                   "without a value, all weights.")
 
 
-def _versions() -> str:
+def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    # A callback, so that onnxruntime is imported only when the version is asked for.
+    if not value or ctx.resilient_parsing:
+        return
     import onnx
     import onnxruntime
 
-    return f"tfjs-pivot {__version__} (onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__})"
+    click.echo(f"tfjs-pivot {__version__} (onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__})")
+    ctx.exit()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", message=_versions())
+@click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 def main() -> None:
     """Convert models to TensorFlow.js through an ONNX pivot, and check them."""
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import onnx_ir as ir
-import onnxruntime as ort
 
 from pivot import ir as pir
 
 
-def _session(proto: onnx.ModelProto) -> ort.InferenceSession:
+def _session(proto: onnx.ModelProto) -> Any:
+    import onnxruntime as ort  # imported on first use: converting never needs it
+
     opts = ort.SessionOptions()
     # The reference must be plain: no fusions of onnxruntime's own.
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL

@@ -2,7 +2,7 @@
 
 Usage: python scripts/bench_keras.py [--models MobileNetV2,ResNet50] [--format h5|keras] [--repeat 3]
 
-Needs Keras 3 (test extra; the torch backend is used only to BUILD the models). Each conversion
+Needs Keras 3 (test extra; its torch backend is used only to BUILD the models). Each conversion
 runs as `tfjs-pivot convert` in its own child process, so the figures include interpreter start
 and imports, as a user sees them. Peak RSS is the child's ru_maxrss. The best of --repeat runs
 is reported (the machine's noise is one-sided).
@@ -24,11 +24,12 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
 def build(name: str, directory: Path, fmt: str) -> Path:
-    import keras
-
-    model = getattr(keras.applications, name)(weights=None, input_shape=(224, 224, 3))
+    """Save the model from a child process: this process stays small, because on Linux a child's
+    ru_maxrss starts from its parent's resident size at fork time."""
     path = directory / f"{name}.{fmt}"
-    model.save(path)
+    code = (f"import keras; keras.applications.{name}(weights=None, input_shape=(224, 224, 3))"
+            f".save({str(path)!r})")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     return path
 
 

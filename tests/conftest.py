@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 
 from backends.tfjs_runtime import TfjsRuntime
 from pivot.errors import RuntimeUnavailableError
+
+# Keras 3 (test-only) runs on torch here: TensorFlow is never installed.
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,9 @@ def layers_model(tmp_path_factory: pytest.TempPathFactory, tfjs: TfjsRuntime) ->
     return out / "model.json"
 
 
+_TO_LAYERS = ("--output-format", "tfjs_layers_model")
+
+
 def _cli(*args: str | Path) -> tuple[int, str]:
     result = CliRunner().invoke(main, [str(a) for a in args])
     return result.exit_code, result.output
@@ -78,7 +81,7 @@ def test_detection(layers_model: Path, tmp_path: Path) -> None:
 
 @pytest.mark.needs_node
 def test_reshard_keeps_model_and_weights(layers_model: Path, tmp_path: Path, tfjs: TfjsRuntime) -> None:
-    code, out = _cli("convert", layers_model.parent, tmp_path / "out", "--weight-shard-size-bytes", "1000")
+    code, out = _cli("convert", *_TO_LAYERS, layers_model.parent, tmp_path / "out", "--weight-shard-size-bytes", "1000")
     assert code == 0, out
     src, dst = _doc(layers_model), _doc(tmp_path / "out" / "model.json")
     assert list(dst) == list(src) and dst["convertedBy"] == CONVERTED_BY and src["convertedBy"] is None
@@ -97,7 +100,8 @@ def test_reshard_keeps_model_and_weights(layers_model: Path, tmp_path: Path, tfj
 @pytest.mark.needs_node
 @pytest.mark.parametrize("dtype", ["float16", "uint16", "uint8"])
 def test_quantized_layers_model_predicts(layers_model: Path, tmp_path: Path, tfjs: TfjsRuntime, dtype: str) -> None:
-    code, out = _cli("convert", f"--quantize-{dtype}", layers_model, tmp_path / "q", "--weight-shard-size-bytes", "999")
+    code, out = _cli("convert", *_TO_LAYERS, f"--quantize-{dtype}", layers_model, tmp_path / "q",
+                     "--weight-shard-size-bytes", "999")
     assert code == 0, out
     assert "download:" in out and dtype in out
     original = tfjs.weights(layers_model, kind="layers")
@@ -114,8 +118,9 @@ def test_quantized_layers_model_predicts(layers_model: Path, tmp_path: Path, tfj
 
 @pytest.mark.needs_node
 def test_split_by_layer_and_requantize(layers_model: Path, tmp_path: Path, tfjs: TfjsRuntime) -> None:
-    assert _cli("convert", layers_model, tmp_path / "u8", "--quantize_uint8", "*kernel*")[0] == 0
-    code, out = _cli("convert", tmp_path / "u8", tmp_path / "split", "--split_weights_by_layer",
+    to_layers = ("--output-format", "tfjs_layers_model")
+    assert _cli("convert", *to_layers, layers_model, tmp_path / "u8", "--quantize_uint8", "*kernel*")[0] == 0
+    code, out = _cli("convert", *to_layers, tmp_path / "u8", tmp_path / "split", "--split_weights_by_layer",
                      "--quantize-float16", "*/kernel", "--weight-shard-size-bytes", "600")
     assert code == 0, out
     manifest = _doc(tmp_path / "split" / "model.json")["weightsManifest"]
@@ -150,17 +155,17 @@ def test_broken_input_fails_in_one_line(layers_model: Path, tmp_path: Path, dama
         (src / "weights.bin").unlink()
     else:
         (src / "weights.bin").write_bytes((src / "weights.bin").read_bytes()[:-4])
-    code, out = _cli("convert", src, tmp_path / "out")
+    code, out = _cli("convert", "--output-format", "tfjs_layers_model", src, tmp_path / "out")
     assert code == 2 and message in out and "Traceback" not in out and len(out.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.needs_node
 def test_routes_and_layers_only_flags(layers_model: Path, tmp_path: Path) -> None:
-    code, out = _cli("convert", layers_model, tmp_path / "g", "--output-format", "tfjs_graph_model")
-    assert code == 2 and "no conversion from tfjs_layers_model to tfjs_graph_model" in out
-    assert "tfjs_layers_model -> tfjs_layers_model" in out and "onnx -> tfjs_graph_model" in out
     onnx.save(convnet(), tmp_path / "m.onnx")
+    code, out = _cli("convert", tmp_path / "m.onnx", tmp_path / "g", "--output-format", "keras")
+    assert code == 2 and "no conversion from onnx to keras" in out
+    assert "tfjs_layers_model -> tfjs_layers_model" in out and "onnx -> tfjs_graph_model" in out
     code, out = _cli("convert", tmp_path / "m.onnx", tmp_path / "g", "--split-weights-by-layer")
     assert code == 2 and "--split-weights-by-layer applies to tfjs_layers_model output only" in out
     code, out = _cli("convert", tmp_path / "m.onnx", tmp_path / "g", "--output-format", "onnx", "--quantize-uint8")
@@ -174,11 +179,11 @@ def test_layers_route_keeps_output_rules(layers_model: Path, tmp_path: Path) -> 
     shutil.copytree(layers_model.parent, src)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("x")
-    code, out = _cli("convert", src, tmp_path / "out")
+    code, out = _cli("convert", "--output-format", "tfjs_layers_model", src, tmp_path / "out")
     assert code == 2 and "--overwrite" in out and (tmp_path / "out" / "keep.txt").exists()
-    assert _cli("convert", src, tmp_path / "out", "--overwrite")[0] == 0
+    assert _cli("convert", "--output-format", "tfjs_layers_model", src, tmp_path / "out", "--overwrite")[0] == 0
     assert not (tmp_path / "out" / "keep.txt").exists() and (tmp_path / "out" / "model.json").exists()
     for target in (src, tmp_path):  # the input's own directory, or one that contains it
-        code, out = _cli("convert", src / "model.json", target, "--overwrite")
+        code, out = _cli("convert", "--output-format", "tfjs_layers_model", src / "model.json", target, "--overwrite")
         assert code == 2 and "would overwrite the input" in out
     assert sorted(p.name for p in src.iterdir()) == ["model.json", "weights.bin"]

@@ -24,3 +24,25 @@ def test_every_rule_has_a_parity_case_and_every_case_a_rule() -> None:
 def test_case_ids_are_unique() -> None:
     ids = [c.id for c in all_cases()]
     assert len(ids) == len(set(ids))
+
+
+# Keras rules without a per-layer case, each with the reason and where it is tested instead.
+KERAS_UNCASED = {
+    "InputLayer": "every case starts with one",
+    "LayerScale": "a keras.applications-internal layer: covered by ConvNeXtTiny in test_keras_models",
+    "StochasticDepth": "a keras-hub/applications-internal layer, identity at inference; not exported by keras.layers",
+    "ThresholdedReLU": "Keras 2 / tfjs only (removed from Keras 3), so Keras 3 cannot build a reference",
+    "RandomHeight": "tf.keras 2 only (not in Keras 3.15), so Keras 3 cannot build a reference",
+    "RandomWidth": "tf.keras 2 only (not in Keras 3.15), so Keras 3 cannot build a reference",
+}
+
+
+def test_every_keras_rule_has_a_case() -> None:
+    from frontends.keras.registry import load_rules as load_keras
+    from tests.keras_cases import all_cases as keras_cases
+
+    keys = load_keras().keys()
+    covered = {c.key for c in keras_cases()}
+    assert sorted(keys - covered - set(KERAS_UNCASED)) == []
+    assert sorted(covered - keys) == []
+    assert set(KERAS_UNCASED) <= keys

@@ -37,4 +37,12 @@ CASES = [
     KerasCase("gaussian_dropout", "GaussianDropout", lambda k: functional(k, (7,), k.layers.GaussianDropout(0.3))),
     KerasCase("spatial_dropout", "SpatialDropout2D",
               lambda k: functional(k, (4, 4, 3), k.layers.SpatialDropout2D(0.3))),
+    KerasCase("spatial_dropout1d", "SpatialDropout1D",
+              lambda k: functional(k, (5, 3), k.layers.SpatialDropout1D(0.3), k.layers.Dense(2))),
+    KerasCase("spatial_dropout3d", "SpatialDropout3D",
+              lambda k: functional(k, (3, 4, 4, 2), k.layers.SpatialDropout3D(0.3), k.layers.Dense(2))),
+    KerasCase("alpha_dropout", "AlphaDropout", lambda k: functional(k, (7,), k.layers.AlphaDropout(0.3),
+                                                                   k.layers.Dense(3))),
+    KerasCase("activity_regularization", "ActivityRegularization",
+              lambda k: functional(k, (7,), k.layers.Dense(3), k.layers.ActivityRegularization(l1=0.1))),
 ]
