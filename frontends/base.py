@@ -13,9 +13,12 @@ import onnx_ir as ir
 class FrontendOptions:
     """Source-side options; each frontend reads the ones that concern it."""
 
-    signature_name: str | None = None
+    signature_name: str | None = None  # TF SavedModel / Hub: default serving_default
     saved_model_tags: tuple[str, ...] = ("serve",)
-    output_node_names: tuple[str, ...] = ()
+    output_node_names: tuple[str, ...] = ()  # TF frozen graphs: required
+    strip_debug_ops: bool = True  # TF: drop Assert, CheckNumerics, Print, ... before lowering
+    control_flow_v2: bool = False  # TF: keep functional While/If (else lowered control flow)
+    structured_outputs_names: bool = False  # TF: record the signature's output keys in the model
     extra: dict[str, str] = field(default_factory=dict)
 
 
