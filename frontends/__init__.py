@@ -43,7 +43,15 @@ def detect_format(path: Path) -> str:
     for name, sniff in DIRECT_FORMATS.items():
         if sniff(path):
             return name
+    # The content is not recognised: trust a telling suffix, so that the frontend says what is wrong.
+    by_suffix = _SUFFIXES.get(path.suffix.lower()) or _SUFFIXES.get(path.name.lower())
+    if by_suffix in FRONTENDS:
+        return by_suffix
     raise InputError(f"{path}: cannot tell the input format; pass --input-format")
+
+
+_SUFFIXES = {".onnx": "onnx", ".h5": "keras", ".hdf5": "keras", ".keras": "keras_keras",
+             "model.json": "tfjs_layers_model"}
 
 
 def detect(path: Path) -> Frontend:

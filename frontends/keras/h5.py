@@ -67,7 +67,8 @@ def read_topology(path: Path, f: h5py.File) -> H5Topology:
         if "layer_names" in f.attrs:
             raise InputError(f"{path}: a weights-only HDF5 file has no model topology; save the whole model "
                              "with model.save('model.h5') (or .keras) instead of save_weights")
-        raise InputError(f"{path}: HDF5 file without a Keras model_config attribute")
+        raise InputError(f"{path}: HDF5 file without a Keras model_config attribute (weights only?); "
+                         "save the whole model with model.save('model.keras' or 'model.h5')")
     try:
         spec = json.loads(_text(raw))
     except ValueError as e:

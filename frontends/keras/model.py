@@ -201,7 +201,9 @@ def _parse_sequential(config: JsonDict, keras_version: str) -> KerasModel:
     specs = config["layers"] if isinstance(config, dict) else config
     name = config.get("name", "sequential") if isinstance(config, dict) else "sequential"
     layers: list[KerasLayer] = []
-    if specs and specs[0]["class_name"] != "InputLayer":
+    if not specs:
+        raise InputError(f"Sequential model '{name}' has no layers")
+    if specs[0]["class_name"] != "InputLayer":
         first = specs[0].get("config", {})
         shape = first.get("batch_input_shape") or first.get("batch_shape") or _build_shape(specs[0])
         if shape is None:
