@@ -113,15 +113,25 @@ def test_int64_constant_in_range_becomes_int32(tmp_path: Path) -> None:
     assert doc["signature"]["inputs"]["k"]["dtype"] == "DT_INT32"
 
 
-@pytest.mark.parametrize(("content", "message"), [(None, "no such file"), (b"not a model", "not a readable ONNX")])
-def test_bad_input_fails_in_one_line(tmp_path: Path, content: bytes | None, message: str) -> None:
-    src = tmp_path / "bad.onnx"
+_EMPTY_SEQUENTIAL = (b'{"format": "layers-model", '
+                     b'"modelTopology": {"class_name": "Sequential", "config": {"layers": []}}}')
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("bad.onnx", None, "no such file"),
+    ("bad.onnx", b"not a model", "not a readable ONNX"),
+    ("bad.h5", b"not a model", "not a readable HDF5 file"),
+    ("bad.keras", b"PK\x03\x04junk", "not a readable .keras archive"),
+    ("model.json", _EMPTY_SEQUENTIAL, "has no layers"),
+])
+def test_bad_input_fails_in_one_line(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    src = tmp_path / name
     if content is not None:
         src.write_bytes(content)
-    code, out = _cli("convert", str(src), str(tmp_path / "out"))
-    assert code == 2 and message in out and "Traceback" not in out
+    code, out = _cli("convert", str(src), str(tmp_path / "out"), "--output-format", "tfjs_graph_model")
+    assert code == 2 and message in out and "Traceback" not in out and len(out.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
-    assert [p.name for p in tmp_path.iterdir()] == (["bad.onnx"] if content else [])
+    assert [p.name for p in tmp_path.iterdir()] == ([name] if content else [])
 
 
 def test_non_empty_output_needs_overwrite(tmp_path: Path) -> None:
