@@ -8,14 +8,16 @@ from pathlib import Path
 from frontends.base import Frontend, FrontendOptions
 from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLayersFrontend
 from frontends.onnx_file import OnnxFrontend
+from frontends.tensorflow import KerasSavedModelFrontend, TfFrozenModelFrontend, TfHubFrontend, TfSavedModelFrontend
 from pivot.errors import InputError
 
 __all__ = ["DIRECT_FORMATS", "FRONTENDS", "Frontend", "FrontendOptions", "detect", "detect_format", "get",
            "input_formats"]
 
 # Frontends that lower their format to the ONNX pivot.
-FRONTENDS: dict[str, Frontend] = {f.name: f for f in (OnnxFrontend(), KerasH5Frontend(), KerasZipFrontend(),
-                                                       TfjsLayersFrontend())}
+FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
+    OnnxFrontend(), KerasH5Frontend(), KerasZipFrontend(), TfjsLayersFrontend(), TfSavedModelFrontend(),
+    KerasSavedModelFrontend(), TfFrozenModelFrontend(), TfHubFrontend())}
 
 # Formats read only by a direct route of pivot.convert (no pivot), with their sniff functions.
 DIRECT_FORMATS: dict[str, Callable[[Path], bool]] = {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import platform
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,12 @@ import click
 import frontends
 from backends.base import BackendOptions
 from backends.tfjs_graph.support import TFJS_BACKENDS
+from frontends.base import FrontendOptions
 from pivot.audit_render import RENDERERS
 from pivot.cli_args import OptionalValueCommand
 from pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
-from pivot.errors import ConversionError, UnsupportedOpsError
+from pivot.errors import ConversionError, InputError, UnsupportedOpsError
+from pivot.progress import Progress, reporter
 from pivot.validate import ValidateOptions, ValidationReport, validate
 from pivot.validate_render import render_validation
 from pivot.version import __version__
@@ -25,69 +29,127 @@ from tfjs_format.summary import SizeSummary
 
 _QUANTIZE_HELP = ("Store matching float32 weights as {}: comma-separated shell-style patterns of weight names; "
                   "without a value, all weights.")
+# Distributions whose versions --version reports when installed (read from their metadata, never imported).
+_FRAMEWORKS = ("onnx-ir", "tf2onnx", "tensorflow", "tensorflow-cpu", "tf-keras", "keras", "torch", "jax", "flax",
+               "jax2onnx", "questionary")
+
+
+def version_lines() -> list[str]:
+    """tfjs-pivot's version, onnx and onnxruntime, each installed framework, and the pinned TensorFlow.js."""
+    lines = [f"tfjs-pivot {__version__}", f"  python         {platform.python_version()}"]
+    for dist in ("onnx", "onnxruntime", *_FRAMEWORKS):
+        try:
+            lines.append(f"  {dist:<14} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            if dist in ("onnx", "onnxruntime"):
+                lines.append(f"  {dist:<14} not installed")
+    lines.append(f"  {'tensorflow.js':<14} {_tfjs_version()}")
+    return lines
+
+
+def _tfjs_version() -> str:
+    """The pinned @tensorflow/tfjs of the Node runtime, and whether ``npm ci`` installed it."""
+    from backends.tfjs_runtime import RUNTIME_DIR
+
+    pinned = json.loads((RUNTIME_DIR / "package.json").read_text())["dependencies"]["@tensorflow/tfjs"]
+    installed = RUNTIME_DIR / "node_modules" / "@tensorflow" / "tfjs" / "package.json"
+    state = "installed" if installed.is_file() else "not installed: npm ci --prefix backends/tfjs_runtime"
+    return f"{pinned} (Node runtime, {state})"
 
 
 def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
-    # A callback, so that onnxruntime is imported only when the version is asked for.
     if not value or ctx.resilient_parsing:
         return
-    import onnx
-    import onnxruntime
-
-    click.echo(f"tfjs-pivot {__version__} (onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__})")
+    click.echo("\n".join(version_lines()))
     ctx.exit()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show the version and exit.")
+              help="Show the versions of tfjs-pivot, onnx, onnxruntime, installed frameworks and TensorFlow.js.")
 def main() -> None:
     """Convert models to TensorFlow.js through an ONNX pivot, and check them."""
 
 
-def _quantize_option(dtype: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _quantize_option(dtype: str) -> Decorator:
     return click.option(f"--quantize-{dtype}", f"--quantize_{dtype}", f"q_{dtype}", metavar="[PATTERNS]",
                         default=None, help=_QUANTIZE_HELP.format(dtype))
+
+
+def _spellings(name: str) -> tuple[str, ...]:
+    """``--a-b`` and the official ``--a_b`` (once when they are the same)."""
+    return tuple(dict.fromkeys((f"--{name.replace('_', '-')}", f"--{name}")))
+
+
+def _bool_option(name: str, dest: str, default: bool, text: str) -> Decorator:
+    """An on/off flag in both spellings that also takes a boolean value: ``--x``, ``--no-x``, ``--x=false``."""
+    dash = name.replace("_", "-")
+    decls = [f"--{dash}/--no-{dash}", *([f"--{name}/--no_{name}"] if name != dash else [])]
+    return click.option(*decls, dest, default=default, show_default=True, help=text)
+
+
+def _value_option(name: str, dest: str, text: str, **kw: Any) -> Decorator:
+    return click.option(*_spellings(name), dest, help=text, **kw)
+
+
+_CONVERT_OPTIONS: list[Decorator] = [
+    _value_option("input_format", "input_format", "Source format (default: detected from the path).",
+                  type=click.Choice(frontends.input_formats())),
+    _value_option("output_format", "output_format",
+                  "Target format (default: tfjs_graph_model; tfjs_layers_model for Keras; keras for a layers model).",
+                  type=click.Choice(output_formats())),
+    _value_option("signature_name", "signature_name", "SavedModel / TF Hub: the signature (default serving_default)."),
+    _value_option("saved_model_tags", "saved_model_tags", "SavedModel: comma-separated MetaGraph tags.",
+                  default="serve", show_default=True),
+    _value_option("output_node_names", "output_node_names", "Frozen graph: comma-separated output node names."),
+    _value_option("weight_shard_size_bytes", "shard_bytes", "Size of each weight shard file.",
+                  type=click.IntRange(min=1), default=4 * 1024 * 1024, show_default=True),
+    _quantize_option("float16"), _quantize_option("uint8"), _quantize_option("uint16"),
+    _value_option("quantization_bytes", "quantization_bytes",
+                  "Deprecated: 1 = --quantize-uint8, 2 = --quantize-uint16 (all weights).", type=click.IntRange(1, 2)),
+    _value_option("metadata", "metadata", "key:path.json,...: JSON files stored under userDefinedMetadata.",
+                  metavar="KEY:PATH,..."),
+    _bool_option("strip_debug_ops", "strip_debug_ops", True, "TF: drop Assert, CheckNumerics, Print, ... ops."),
+    _bool_option("control_flow_v2", "control_flow_v2", False, "TF: keep functional While/If control flow."),
+    _bool_option("use_structured_outputs_names", "structured_outputs", False,
+                 "TF: record the signature's output names (userDefinedMetadata.structuredOutputKeys)."),
+    _bool_option("split_weights_by_layer", "split", False, "Layers models: one weight group per layer."),
+    click.option("--backend", "required_backend", type=click.Choice(TFJS_BACKENDS), default="wasm",
+                 show_default=True, help="Graph models: the tfjs backend that must have a kernel for every op."),
+    _bool_option("skip_op_check", "skip_op_check", False,
+                 "Write the graph model even when the --backend lacks kernels (the gaps are printed)."),
+    _bool_option("experiments", "experiments", False, "Accepted for tensorflowjs_converter scripts; no effect."),
+    _bool_option("validate", "check", False,
+                 "Afterwards, run `validate` on the written model (wasm); exit 1 (output kept) on mismatch."),
+    _bool_option("overwrite", "overwrite", False, "Replace a non-empty output directory."),
+    click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
+    click.option("--verbose", is_flag=True, help="Print stage timings and details."),
+    click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+                 help="Show the versions and exit."),
+]
+
+
+def _with_options(decorators: list[Decorator]) -> Decorator:
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+    return apply
 
 
 @main.command("convert", cls=OptionalValueCommand)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("--input-format", "--input_format", "input_format", type=click.Choice(frontends.input_formats()),
-              help="Source format (default: detected from the path).")
-@click.option("--output-format", "--output_format", "output_format", type=click.Choice(output_formats()),
-              help="Target format (default: tfjs_graph_model; tfjs_layers_model for a layers model).")
-@click.option("--weight-shard-size-bytes", "--weight_shard_size_bytes", "shard_bytes", type=click.IntRange(min=1),
-              default=4 * 1024 * 1024, show_default=True, help="Size of each weight shard file.")
-@_quantize_option("float16")
-@_quantize_option("uint8")
-@_quantize_option("uint16")
-@click.option("--quantization-bytes", "--quantization_bytes", "quantization_bytes", type=click.IntRange(1, 2),
-              help="Deprecated: 1 = --quantize-uint8, 2 = --quantize-uint16 (all weights).")
-@click.option("--split-weights-by-layer", "--split_weights_by_layer", "split", is_flag=True,
-              help="Layers models: one weight group (set of shard files) per layer.")
-@click.option("--backend", "required_backend", type=click.Choice(TFJS_BACKENDS), default="wasm", show_default=True,
-              help="Graph models: the tfjs backend that must have a kernel for every op (preflight).")
-@click.option("--skip-op-check", "--skip_op_check", "skip_op_check", is_flag=True,
-              help="Write the graph model even when the --backend lacks kernels (the gaps are printed).")
-@click.option("--validate", "check", is_flag=True,
-              help="Afterwards, run `validate` on the written model (wasm); exit 1 (output kept) on mismatch.")
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty output directory.")
-def convert_cmd(source: Path, output: Path, input_format: str | None, output_format: str | None,
-                shard_bytes: int, q_float16: str | None, q_uint8: str | None, q_uint16: str | None,
-                quantization_bytes: int | None, split: bool, required_backend: str, skip_op_check: bool,
-                check: bool, overwrite: bool) -> None:
-    """Convert SOURCE into the directory OUTPUT."""
+@_with_options(_CONVERT_OPTIONS)
+def convert_cmd(source: Path, output: Path, quiet: bool, verbose: bool, check: bool, **flags: Any) -> None:
+    """Convert SOURCE into the directory OUTPUT (tensorflowjs_converter's flags and spellings are accepted)."""
+    progress = reporter(quiet=quiet, verbose=verbose)
     try:
-        spec = QuantizationSpec.from_flags({"float16": q_float16, "uint8": q_uint8, "uint16": q_uint16},
-                                           quantization_bytes)
-        if quantization_bytes is not None:
-            kind = "uint8" if quantization_bytes == 1 else "uint16"
-            click.echo(f"warning: --quantization_bytes is deprecated; use --quantize-{kind}", err=True)
-        backend = BackendOptions(shard_bytes=shard_bytes, quantization=spec, split_weights_by_layer=split,
-                                 require_backend=None if skip_op_check else required_backend)
-        options = ConvertOptions(input_format=input_format, output_format=output_format, overwrite=overwrite,
-                                 backend=backend)
+        options = convert_options(flags, progress)
+        _warn(_flag_warnings(flags), quiet)
         result = convert(source, output, options)
     except UnsupportedOpsError as e:
         click.echo(f"error: {e.report()}", err=True)
@@ -95,36 +157,101 @@ def convert_cmd(source: Path, output: Path, input_format: str | None, output_for
     except ConversionError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
-    _report(result)
+    _report(result, progress, quiet)
     if check:
-        _validate_written(source, result)
+        _validate_written(source, result, progress, quiet)
 
 
-def _validate_written(source: Path, result: ConvertResult) -> None:
+def convert_options(flags: dict[str, Any], progress: Progress | None = None) -> ConvertOptions:
+    """The ``ConvertOptions`` of the convert command's flags (by their parameter names)."""
+    spec = QuantizationSpec.from_flags({d: flags[f"q_{d}"] for d in ("float16", "uint8", "uint16")},
+                                       flags["quantization_bytes"])
+    backend = BackendOptions(shard_bytes=flags["shard_bytes"], quantization=spec, split_weights_by_layer=flags["split"],
+                             metadata=parse_metadata(flags["metadata"]),
+                             require_backend=None if flags["skip_op_check"] else flags["required_backend"])
+    frontend = FrontendOptions(signature_name=flags["signature_name"] or None,
+                               saved_model_tags=_names(flags["saved_model_tags"]) or ("serve",),
+                               output_node_names=_names(flags["output_node_names"]),
+                               strip_debug_ops=flags["strip_debug_ops"], control_flow_v2=flags["control_flow_v2"],
+                               structured_outputs_names=flags["structured_outputs"])
+    return ConvertOptions(input_format=flags["input_format"], output_format=flags["output_format"],
+                          overwrite=flags["overwrite"], frontend=frontend, backend=backend, progress=progress)
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (value or "").split(",") if n.strip())
+
+
+def parse_metadata(value: str | None) -> dict[str, Any]:
+    """``key:path.json,...`` -> ``{key: parsed JSON}``; a missing or malformed file is an ``InputError``."""
+    out: dict[str, Any] = {}
+    for item in filter(None, (i.strip() for i in (value or "").split(","))):
+        key, sep, path = item.partition(":")
+        if not sep or not key or not path:
+            raise InputError(f"--metadata: {item!r} is not KEY:PATH.json")
+        try:
+            out[key] = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as e:
+            raise InputError(f"--metadata {key}: cannot read {path}: {e.strerror or e}") from e
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"--metadata {key}: {path} is not valid JSON ({e})") from e
+    return out
+
+
+def _flag_warnings(flags: dict[str, Any]) -> list[str]:
+    warnings = []
+    if flags["quantization_bytes"] is not None:
+        kind = "uint8" if flags["quantization_bytes"] == 1 else "uint16"
+        warnings.append(f"--quantization_bytes is deprecated; use --quantize-{kind}")
+    if flags["experiments"]:
+        warnings.append("--experiments has no effect in tfjs-pivot (there is no Grappler pass to switch)")
+    return warnings
+
+
+def _warn(warnings: list[str], quiet: bool) -> None:
+    for warning in warnings if not quiet else []:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _validate_written(source: Path, result: ConvertResult, progress: Progress, quiet: bool) -> None:
     if result.output_format not in ("tfjs_graph_model", "tfjs_layers_model"):
         click.echo(f"error: --validate checks TensorFlow.js outputs, not {result.output_format}", err=True)
         sys.exit(2)
     try:
-        report = validate(source, result.output, ValidateOptions(input_format=result.input_format))
+        with progress.stage("validating"):
+            report = validate(source, result.output, ValidateOptions(input_format=result.input_format))
     except ConversionError as e:
         click.echo(f"error: validation could not run: {e}", err=True)
         sys.exit(2)
-    _emit_validation(report, None)
+    if not quiet or not report.passed:
+        _emit_validation(report, None)
     if not report.passed:
         click.echo(f"error: {result.output} was written but does not match the source (kept for inspection)", err=True)
         sys.exit(1)
 
 
-def _report(result: ConvertResult) -> None:
+def _report(result: ConvertResult, progress: Progress, quiet: bool) -> None:
+    sizes = result.stats.get("sizes")
+    progress.detail(f"{result.input_format} -> {result.output_format}: {', '.join(result.files)}")
+    if result.stats.get("ops"):
+        progress.detail("tfjs ops: " + ", ".join(f"{op} x{n}" for op, n in result.stats["ops"].items()))
+    if quiet:
+        return
     total = sum(result.timings.values())
     click.echo(f"wrote {result.output} ({result.output_format}, {len(result.files)} files) in {total:.2f} s")
-    sizes = result.stats.get("sizes")
     if isinstance(sizes, SizeSummary):
         click.echo(sizes.render())
-        for note in sizes.notes:
-            click.echo(f"warning: {note}", err=True)
-    for warning in result.stats.get("warnings", []):
-        click.echo(f"warning: {warning}", err=True)
+        _warn(list(sizes.notes), quiet)
+    _warn(list(result.stats.get("warnings", [])), quiet)
+
+
+@main.command("wizard")
+@click.option("--dryrun", is_flag=True, help="Print the equivalent convert command only; convert nothing.")
+def wizard_cmd(dryrun: bool) -> None:
+    """Answer questions about a model: get the convert command, the converted model and a validation."""
+    from pivot.wizard import run  # the prompt library loads only for the wizard
+
+    sys.exit(run(dryrun))
 
 
 @main.command("validate")
@@ -150,7 +277,8 @@ def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs
         opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=_dims(dims),
                                tfjs_backend=tfjs_backend,  # type: ignore[arg-type]
                                atol=atol, rtol=rtol, input_format=input_format)
-        report = validate(source, converted, opts)
+        with reporter().stage("validating"):
+            report = validate(source, converted, opts)
     except ConversionError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)

@@ -1,24 +1,50 @@
-"""Command-line pre-processing: options with an optional value that never swallow a positional path."""
+"""Command-line pre-processing: optional-value options that never swallow a path, and real boolean values."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import IO, Any
 
 import click
 
 # Flag spelling -> storage dtype; both the project's and tensorflowjs_converter's spellings are accepted.
 QUANTIZE_FLAGS = {f"--quantize{sep}{dtype}": dtype for dtype in ("float16", "uint8", "uint16") for sep in "-_"}
+_TRUE = {"true", "1", "yes", "y", "on", "t"}
+_FALSE = {"false", "0", "no", "n", "off", "f"}
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error printed as one ``error: ...`` line (no usage banner), exit status 2."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the single line to stderr."""
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+def parse_bool(flag: str, value: str) -> bool:
+    """``true/false``, ``1/0``, ``yes/no``, ``on/off`` (any case) as a bool; anything else is a usage error."""
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise OneLineUsageError(f"{flag}: {value!r} is not a boolean (use true/false, 1/0 or yes/no)")
+
+
+def _is_bool_word(token: str) -> bool:
+    return token.strip().lower() in _TRUE | _FALSE
 
 
 def normalize_argv(args: Sequence[str], value_options: Collection[str], optional_value: Collection[str],
-                   positionals: int) -> list[str]:
+                   positionals: int, booleans: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """Rewrite each ``optional_value`` flag as ``--flag=VALUE`` or, when bare, ``--flag=`` (empty value).
 
     A flag followed by a non-option token takes it as its value only while enough other positional tokens
     remain for the ``positionals`` arguments; so ``--quantize-uint8 m.onnx out`` is a bare flag and
     ``--quantize-uint8 '*conv*' m.onnx out`` takes the pattern (tensorflowjs_converter would take ``m.onnx``).
+    ``booleans`` maps each spelling of an on/off flag to its (on, off) spellings: ``--flag=VALUE`` and
+    ``--flag VALUE`` (VALUE a boolean word, taken under the same rule) become the on or off spelling.
     """
-    kinds = _classify(args, value_options, optional_value)
+    booleans = booleans or {}
+    kinds = _classify(args, value_options, optional_value, booleans)
     spare = sum(k in ("positional", "maybe") for k in kinds) - positionals
     taken: set[int] = set()
     for i, kind in enumerate(kinds):  # left to right: earlier flags get their value first
@@ -29,13 +55,25 @@ def normalize_argv(args: Sequence[str], value_options: Collection[str], optional
     for i, (token, kind) in enumerate(zip(args, kinds, strict=True)):
         if kind == "optional":
             out.append(f"{token}={args[i + 1]}" if i + 1 in taken else f"{token}=")
+        elif kind == "boolean":
+            out.append(_bool_flag(token, args[i + 1], booleans) if i + 1 in taken else token)
+        elif kind == "option" and token.partition("=")[0] in booleans:
+            flag, _, value = token.partition("=")
+            out.append(_bool_flag(flag, value, booleans))
         elif i not in taken:
             out.append(token)
     return out
 
 
-def _classify(args: Sequence[str], value_options: Collection[str], optional_value: Collection[str]) -> list[str]:
-    """Per token: option, value (of the previous option), optional (flag), maybe (its value or a path), positional."""
+def _bool_flag(flag: str, value: str, booleans: Mapping[str, tuple[str, str]]) -> str:
+    """The on or off spelling for ``flag=value`` (``--no-x=false`` is on)."""
+    on, off = booleans[flag]
+    return on if parse_bool(flag, value) == (flag != off) else off
+
+
+def _classify(args: Sequence[str], value_options: Collection[str], optional_value: Collection[str],
+              booleans: Collection[str] = ()) -> list[str]:
+    """Per token: option, value, optional (flag), boolean (flag), maybe (the flag's value or a path), positional."""
     kinds: list[str] = []
     rest_positional = False
     for token in args:
@@ -48,21 +86,29 @@ def _classify(args: Sequence[str], value_options: Collection[str], optional_valu
         elif previous == "option" and args[len(kinds) - 1] in value_options:
             kinds.append("value")
         elif token.startswith("-") and len(token) > 1:
-            kinds.append("optional" if token in optional_value else "option")
+            kinds.append("optional" if token in optional_value else "boolean" if token in booleans else "option")
+        elif previous == "optional" or (previous == "boolean" and _is_bool_word(token)):
+            kinds.append("maybe")
         else:
-            kinds.append("maybe" if previous == "optional" else "positional")
+            kinds.append("positional")
     return kinds
 
 
 class OptionalValueCommand(click.Command):
-    """A click command whose ``--quantize-*`` options take an optional value without swallowing paths."""
+    """A click command with optional-value ``--quantize-*`` options and on/off flags that take booleans.
+
+    ``--quantize-*`` never swallows a path; ``--x/--no-x`` flags also accept ``--x=false`` or ``--x false``.
+    """
 
     optional_value: Collection[str] = tuple(QUANTIZE_FLAGS)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Normalize the optional-value flags, then parse as usual."""
+        """Normalize the optional-value and boolean flags, then parse as usual."""
         options = [p for p in self.params if isinstance(p, click.Option)]
         takes_value = {o for p in options if not p.is_flag and not p.count for o in (*p.opts, *p.secondary_opts)}
         positionals = sum(max(p.nargs, 0) for p in self.params if isinstance(p, click.Argument) and p.required)
-        args = normalize_argv(args, takes_value - set(self.optional_value), self.optional_value, positionals)
+        booleans = {o: (p.opts[0], p.secondary_opts[0]) for p in options if p.is_flag and p.secondary_opts
+                    for o in (*p.opts, *p.secondary_opts)}
+        args = normalize_argv(args, takes_value - set(self.optional_value), self.optional_value, positionals,
+                              booleans)
         return super().parse_args(ctx, args)

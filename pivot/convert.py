@@ -22,7 +22,9 @@ from backends.tfjs_layers import routes as layer_routes
 from frontends.base import FrontendOptions
 from pivot.errors import InputError, OutputError, PassError
 from pivot.passes import optimize
+from pivot.progress import Progress, Silent
 from tfjs_format.layers_model import LayersModel
+from tfjs_format.weights import SHARD_WRITTEN
 
 # As the official converter: Keras files become layers models, layers models become Keras HDF5.
 DEFAULT_OUTPUT = {"onnx": "tfjs_graph_model", "keras": "tfjs_layers_model", "keras_keras": "tfjs_layers_model",
@@ -38,6 +40,13 @@ class ConvertOptions:
     overwrite: bool = False
     frontend: FrontendOptions = field(default_factory=FrontendOptions)
     backend: BackendOptions = field(default_factory=BackendOptions)
+    # Told where each stage starts and ends (spinner, --verbose timings); None shows nothing.
+    progress: Progress | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def reporter(self) -> Progress:
+        """``progress``, or a display that shows nothing."""
+        return self.progress if self.progress is not None else Silent()
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,9 @@ Route = Callable[[Path, Path, "ConvertOptions"], WriteResult]
 def _layers_to_layers(source: Path, out_dir: Path, options: ConvertOptions) -> WriteResult:
     """Re-shard / re-quantize a layers model; its topology is copied, never interpreted."""
     with LayersModel(source) as model:
-        return tfjs_layers.write_layers(model.doc, model, out_dir, options.backend)
+        meta = options.backend.metadata
+        doc = {**model.doc, "userDefinedMetadata": meta} if meta else model.doc
+        return tfjs_layers.write_layers(doc, model, out_dir, options.backend)
 
 
 DIRECT_ROUTES: dict[tuple[str, str], Route] = {
@@ -68,7 +79,16 @@ DIRECT_ROUTES: dict[tuple[str, str], Route] = {
 }
 # Options that only some outputs read: a flag that would be ignored is an error instead.
 _ONLY_FOR = {"split_weights_by_layer": ("--split-weights-by-layer", {tfjs_layers.NAME}),
-             "quantization": ("--quantize-*", {tfjs_layers.NAME, "tfjs_graph_model"})}
+             "quantization": ("--quantize-*", {tfjs_layers.NAME, "tfjs_graph_model"}),
+             "metadata": ("--metadata", {tfjs_layers.NAME, "tfjs_graph_model"})}
+# Source options that only some inputs read: a non-default value the input would ignore is an error.
+_TF_INPUTS = {"tf_saved_model", "tf_hub", "tf_frozen_model", "keras_saved_model"}
+_FRONTEND_ONLY_FOR = {"signature_name": ("--signature-name", {"tf_saved_model", "tf_hub", "keras_saved_model"}),
+                      "saved_model_tags": ("--saved-model-tags", {"tf_saved_model", "tf_hub", "keras_saved_model"}),
+                      "output_node_names": ("--output-node-names", {"tf_frozen_model"}),
+                      "strip_debug_ops": ("--strip-debug-ops", _TF_INPUTS),
+                      "control_flow_v2": ("--control-flow-v2", _TF_INPUTS),
+                      "structured_outputs_names": ("--use-structured-outputs-names", _TF_INPUTS)}
 
 
 def routes() -> list[tuple[str, str]]:
@@ -85,9 +105,15 @@ def output_formats() -> list[str]:
 def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
     """Run the frontend and the pivot pipeline; returns the optimized model and the format."""
     frontend = frontends.get(options.input_format) if options.input_format else frontends.detect(source)
-    model = frontend.load(source, options.frontend)
+    with options.reporter.stage("loading"):
+        model = frontend.load(source, options.frontend)
+    return _optimize(model, options), frontend.name
+
+
+def _optimize(model: ir.Model, options: ConvertOptions) -> ir.Model:
     try:
-        return optimize(model), frontend.name
+        with options.reporter.stage("optimizing"):
+            return optimize(model)
     except ir.passes.PassError as e:
         raise PassError(f"pivot pipeline failed: {e.__cause__ or e}") from e
 
@@ -99,14 +125,16 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
     in_fmt = options.input_format or frontends.detect_format(source)
     out_fmt = options.output_format or DEFAULT_OUTPUT.get(in_fmt, "tfjs_graph_model")
     _check_route(in_fmt, out_fmt, options.backend)
+    _check_source_options(in_fmt, options.frontend)
     route = DIRECT_ROUTES.get((in_fmt, out_fmt))
     if route is not None:
         start = time.perf_counter()
-        if out_fmt in layer_routes.KERAS_FILE_NAMES and output.suffix.lower() in _KERAS_SUFFIXES:
-            written = _write_single_file(route, source, output, options, layer_routes.KERAS_FILE_NAMES[out_fmt])
-        else:
-            with _atomic_dir(output) as tmp:
-                written = route(source, tmp, options)
+        with _writing(options.reporter):
+            if out_fmt in layer_routes.KERAS_FILE_NAMES and output.suffix.lower() in _KERAS_SUFFIXES:
+                written = _write_single_file(route, source, output, options, layer_routes.KERAS_FILE_NAMES[out_fmt])
+            else:
+                with _atomic_dir(output) as tmp:
+                    written = route(source, tmp, options)
         timings = {"write": time.perf_counter() - start}
         return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
     return _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
@@ -115,16 +143,35 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
 def _convert_pivot(source: Path, output: Path, options: ConvertOptions, out_fmt: str) -> ConvertResult:
     start = time.perf_counter()
     model, in_fmt = load_pivot(source, options)
-    timings = {"load+optimize": time.perf_counter() - start}
-    backend = backends.get(out_fmt)
+    return _write_pivot(model, output, options, (in_fmt, out_fmt), {"load+optimize": time.perf_counter() - start})
+
+
+def convert_model(model: ir.Model, output: Path, options: ConvertOptions | None = None) -> ConvertResult:
+    """Optimize an in-memory ONNX model (e.g. lowered by ``convert_jax``) and write it into ``output`` atomically.
+
+    ``options.input_format`` only labels the result (default ``onnx``); the model is taken over, not copied.
+    """
+    options = options or ConvertOptions()
+    out_fmt = options.output_format or "tfjs_graph_model"
+    _check_route("onnx", out_fmt, options.backend)
+    if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not options.overwrite)):
+        raise OutputError(f"{output}: exists and is not an empty directory (use overwrite to replace it)")
+    start = time.perf_counter()
+    model = _optimize(model, options)
+    return _write_pivot(model, output, options, (options.input_format or "onnx", out_fmt),
+                        {"optimize": time.perf_counter() - start})
+
+
+def _write_pivot(model: ir.Model, output: Path, options: ConvertOptions, formats: tuple[str, str],
+                 timings: dict[str, float]) -> ConvertResult:
     backend_opts = options.backend
     if backend_opts.generated_by == "onnx":
         backend_opts = _with_producer(backend_opts, model)
     start = time.perf_counter()
-    with _atomic_dir(output) as tmp:
-        written: WriteResult = backend.write(model, tmp, backend_opts)
+    with _writing(options.reporter), _atomic_dir(output) as tmp:
+        written: WriteResult = backends.get(formats[1]).write(model, tmp, backend_opts)
     timings["write"] = time.perf_counter() - start
-    return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
+    return ConvertResult(output, *formats, written.files, timings, written.stats)
 
 
 _KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -146,6 +193,24 @@ def _check_route(in_fmt: str, out_fmt: str, opts: BackendOptions) -> None:
     for attr, (flag, outputs) in _ONLY_FOR.items():
         if getattr(opts, attr) and out_fmt not in outputs:
             raise InputError(f"{flag} applies to {' and '.join(sorted(outputs))} output only (output is {out_fmt})")
+
+
+def _check_source_options(in_fmt: str, opts: FrontendOptions) -> None:
+    defaults = FrontendOptions()
+    for attr, (flag, inputs) in _FRONTEND_ONLY_FOR.items():
+        if getattr(opts, attr) != getattr(defaults, attr) and in_fmt not in inputs:
+            raise InputError(f"{flag} applies to {', '.join(sorted(inputs))} input only (input is {in_fmt})")
+
+
+@contextmanager
+def _writing(progress: Progress) -> Iterator[None]:
+    """The "writing" stage, told about each shard file as the weight writer flushes it."""
+    with progress.stage("writing") as advance:
+        token = SHARD_WRITTEN.set(advance)
+        try:
+            yield
+        finally:
+            SHARD_WRITTEN.reset(token)
 
 
 def _with_producer(opts: BackendOptions, model: ir.Model) -> BackendOptions:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,6 +19,9 @@ DEFAULT_SHARD_BYTES = 4 * 1024 * 1024
 _MANIFEST_DTYPES = {np.dtype("float32"): "float32", np.dtype("int32"): "int32", np.dtype("bool"): "bool"}
 STORAGE = {"float32": np.float32, "int32": np.int32, "bool": np.bool_, "uint8": np.uint8,
            "uint16": np.uint16, "float16": np.float16}
+# Called with the size of each shard file as it is written: a progress display sets it for one conversion, so
+# no backend has to pass a callback down to its writer.
+SHARD_WRITTEN: ContextVar[Callable[[int], None] | None] = ContextVar("SHARD_WRITTEN", default=None)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ class ShardWriter:
         if self.tally:  # gzip size measured from the buffer in hand: no file is read back
             self.tally.meter.add_shard(self._buf)
             self.tally.files += 1
+        notify = SHARD_WRITTEN.get()
+        if notify is not None:
+            notify(len(self._buf))
         self._written.append(path)
         self._buf = bytearray()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import onnx_ir as ir
 
@@ -45,11 +48,22 @@ class GraphModelBackend:
         required = options.require_backend
         if required is not None and not pre.gaps[required].runs:
             raise BackendGapError(_gap_message(pre, required))
-        result = write_graph(pre.graph, out_dir, options)
+        result = write_graph(pre.graph, out_dir, replace(options, metadata=user_metadata(model, options.metadata)))
         result.stats["warnings"] = [_gap_warning(gap) for gap in pre.gaps.values() if not gap.runs]
         if pre.needs_execute_async:
             result.stats["warnings"].append(f"load with model.executeAsync(): the graph has {', '.join(pre.async_ops)}")
         return result
+
+
+# ir.Model metadata_props written by frontends -> userDefinedMetadata key (JSON values).
+MODEL_METADATA = {"tfjs.structuredOutputKeys": "structuredOutputKeys"}
+
+
+def user_metadata(model: ir.Model, metadata: dict[str, Any]) -> dict[str, Any]:
+    """``--metadata`` entries plus what the source model asks for (the signature's structured output keys)."""
+    found = {key: json.loads(model.metadata_props[prop]) for prop, key in MODEL_METADATA.items()
+             if prop in model.metadata_props}
+    return {**metadata, **found}
 
 
 def _gap_message(pre: Preflight, backend: str) -> str:
