@@ -36,5 +36,6 @@ class Frontend(Protocol):
         """Read the source and lower it to an ONNX model (not yet optimized)."""
         ...
 
+    # Optional: ``options``, the FrontendOptions field names the frontend reads (default none).
     # Optional: ``reference(path, feeds) -> dict[str, np.ndarray] | None`` runs the source framework
     # (when installed) for ``tfjs-pivot validate``; outputs by name, or in model order.

@@ -81,14 +81,10 @@ DIRECT_ROUTES: dict[tuple[str, str], Route] = {
 _ONLY_FOR = {"split_weights_by_layer": ("--split-weights-by-layer", {tfjs_layers.NAME}),
              "quantization": ("--quantize-*", {tfjs_layers.NAME, "tfjs_graph_model"}),
              "metadata": ("--metadata", {tfjs_layers.NAME, "tfjs_graph_model"})}
-# Source options that only some inputs read: a non-default value the input would ignore is an error.
-_TF_INPUTS = {"tf_saved_model", "tf_hub", "tf_frozen_model", "keras_saved_model"}
-_FRONTEND_ONLY_FOR = {"signature_name": ("--signature-name", {"tf_saved_model", "tf_hub", "keras_saved_model"}),
-                      "saved_model_tags": ("--saved-model-tags", {"tf_saved_model", "tf_hub", "keras_saved_model"}),
-                      "output_node_names": ("--output-node-names", {"tf_frozen_model"}),
-                      "strip_debug_ops": ("--strip-debug-ops", _TF_INPUTS),
-                      "control_flow_v2": ("--control-flow-v2", _TF_INPUTS),
-                      "structured_outputs_names": ("--use-structured-outputs-names", _TF_INPUTS)}
+# CLI spelling of each FrontendOptions field, for the message when an input does not read it.
+_FRONTEND_FLAGS = {"signature_name": "--signature-name", "saved_model_tags": "--saved-model-tags",
+                   "output_node_names": "--output-node-names", "strip_debug_ops": "--strip-debug-ops",
+                   "control_flow_v2": "--control-flow-v2", "structured_outputs_names": "--use-structured-outputs-names"}
 
 
 def routes() -> list[tuple[str, str]]:
@@ -196,10 +192,13 @@ def _check_route(in_fmt: str, out_fmt: str, opts: BackendOptions) -> None:
 
 
 def _check_source_options(in_fmt: str, opts: FrontendOptions) -> None:
+    """A source option the input does not read is an error, not silently ignored."""
+    reads: frozenset[str] = getattr(frontends.FRONTENDS.get(in_fmt), "options", frozenset())
     defaults = FrontendOptions()
-    for attr, (flag, inputs) in _FRONTEND_ONLY_FOR.items():
-        if getattr(opts, attr) != getattr(defaults, attr) and in_fmt not in inputs:
-            raise InputError(f"{flag} applies to {', '.join(sorted(inputs))} input only (input is {in_fmt})")
+    for attr, flag in _FRONTEND_FLAGS.items():
+        if getattr(opts, attr) != getattr(defaults, attr) and attr not in reads:
+            users = sorted(n for n, f in frontends.FRONTENDS.items() if attr in getattr(f, "options", ()))
+            raise InputError(f"{flag} applies to {', '.join(users)} input only (input is {in_fmt})")
 
 
 @contextmanager

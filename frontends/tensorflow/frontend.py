@@ -29,6 +29,9 @@ class _SavedModelBase:
 
     name = ""
     default_signatures: tuple[str, ...] = ("serving_default",)
+    # The FrontendOptions fields this input reads (convert refuses the others when set).
+    options = frozenset({"signature_name", "saved_model_tags", "strip_debug_ops", "control_flow_v2",
+                         "structured_outputs_names"})
 
     def __init__(self) -> None:
         self._requests: dict[Path, SavedModelRequest] = {}
@@ -102,6 +105,7 @@ class TfFrozenModelFrontend:
 
     name = FROZEN
     description = "Frozen TensorFlow graph (.pb GraphDef); needs --output-node-names"
+    options = frozenset({"output_node_names", "strip_debug_ops", "control_flow_v2", "structured_outputs_names"})
 
     def __init__(self) -> None:
         self._outputs: dict[Path, list[Io]] = {}
