@@ -159,7 +159,7 @@ def convert_cmd(source: Path, output: Path, quiet: bool, verbose: bool, check: b
         sys.exit(2)
     _report(result, progress, quiet)
     if check:
-        _validate_written(source, result, progress, quiet)
+        _validate_written(source, result, options.frontend, progress, quiet)
 
 
 def convert_options(flags: dict[str, Any], progress: Progress | None = None) -> ConvertOptions:
@@ -213,13 +213,15 @@ def _warn(warnings: list[str], quiet: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
-def _validate_written(source: Path, result: ConvertResult, progress: Progress, quiet: bool) -> None:
+def _validate_written(source: Path, result: ConvertResult, frontend: FrontendOptions, progress: Progress,
+                      quiet: bool) -> None:
     if result.output_format not in ("tfjs_graph_model", "tfjs_layers_model"):
         click.echo(f"error: --validate checks TensorFlow.js outputs, not {result.output_format}", err=True)
         sys.exit(2)
     try:
         with progress.stage("validating"):
-            report = validate(source, result.output, ValidateOptions(input_format=result.input_format))
+            report = validate(source, result.output, ValidateOptions(input_format=result.input_format,
+                                                                     frontend=frontend))
     except ConversionError as e:
         click.echo(f"error: validation could not run: {e}", err=True)
         sys.exit(2)
@@ -269,14 +271,21 @@ def wizard_cmd(dryrun: bool) -> None:
 @click.option("--rtol", type=float, help="Tolerance relative to max(1, max |reference|) (default 1e-4; quantized: "
               "float16/uint16 1e-2, uint8 1e-1).")
 @click.option("--report", "report_file", type=click.Path(path_type=Path), help="Also write the report as JSON.")
+@click.option("--signature-name", "--signature_name", "signature_name", help="SavedModel / TF Hub signature.")
+@click.option("--saved-model-tags", "--saved_model_tags", "saved_model_tags", help="SavedModel tags, comma-separated.")
+@click.option("--output-node-names", "--output_node_names", "output_node_names",
+              help="Frozen graph outputs, comma-separated.")
 def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs: Path | None, seed: int,
                  samples: int, dims: tuple[str, ...], tfjs_backend: str, atol: float | None, rtol: float | None,
-                 report_file: Path | None) -> None:
+                 report_file: Path | None, signature_name: str | None, saved_model_tags: str | None,
+                 output_node_names: str | None) -> None:
     """Check that CONVERTED (a tfjs model directory) computes what SOURCE computes (exit 0 pass, 1 mismatch)."""
+    frontend = FrontendOptions(signature_name=signature_name, saved_model_tags=_names(saved_model_tags) or ("serve",),
+                               output_node_names=_names(output_node_names))
     try:
         opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=_dims(dims),
                                tfjs_backend=tfjs_backend,  # type: ignore[arg-type]
-                               atol=atol, rtol=rtol, input_format=input_format)
+                               atol=atol, rtol=rtol, input_format=input_format, frontend=frontend)
         with reporter().stage("validating"):
             report = validate(source, converted, opts)
     except ConversionError as e:

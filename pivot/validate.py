@@ -12,6 +12,7 @@ import onnx_ir as ir
 
 import frontends
 from backends.tfjs_runtime import TfjsBackend, TfjsRuntime
+from frontends.base import FrontendOptions
 from pivot.compare import Metric, Tolerance, compare, tolerance_for
 from pivot.convert import ConvertOptions, load_pivot
 from pivot.errors import InputError
@@ -32,6 +33,7 @@ class ValidateOptions:
     atol: float | None = None
     rtol: float | None = None
     input_format: str | None = None
+    frontend: FrontendOptions = field(default_factory=FrontendOptions)
     bisect: bool = True
 
 
@@ -142,7 +144,7 @@ def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: Tfjs
              ) -> ValidationReport:
     """Run every stage on the same inputs and compare; bisect to the first diverging node on failure."""
     model_json, kind, doc = converted_kind(converted)
-    pivot, in_fmt = load_pivot(source, ConvertOptions(input_format=opts.input_format))
+    pivot, in_fmt = load_pivot(source, ConvertOptions(input_format=opts.input_format, frontend=opts.frontend))
     names = [v.name or "" for v in pivot.graph.outputs]
     quant = quantization_of(doc)
     tol = tolerance_for(quant, opts.atol, opts.rtol)

@@ -114,3 +114,23 @@ def test_missing_node_is_a_clear_error(converted: Path, monkeypatch: pytest.Monk
     assert code == 2 and "Node.js was not found" in text and "npm ci --prefix" in text
     with pytest.raises(RuntimeUnavailableError):
         tfjs_runtime.TfjsRuntime()
+
+
+def test_frozen_graph_validates_with_its_output_node_names(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("tf2onnx")
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    weights = tf.constant(np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32))
+    fn = tf.function(lambda x: tf.nn.relu(tf.matmul(x, weights)) * 2.0,
+                     input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    graph_def = convert_variables_to_constants_v2(fn.get_concrete_function()).graph.as_graph_def()
+    src = tmp_path / "frozen.pb"
+    src.write_bytes(graph_def.SerializeToString())
+    output = next(n.name for n in reversed(graph_def.node) if n.op not in ("Const", "NoOp", "Placeholder"))
+    code, text = _run("convert", str(src), str(tmp_path / "out"), "--output_node_names", output, "--validate")
+    assert code == 0 and "PASS" in text, text
+    code, text = _run("validate", str(src), str(tmp_path / "out"), "--output-node-names", output, "--samples", "2")
+    assert code == 0 and "source -> pivot" in text, text
+    code, text = _run("validate", str(src), str(tmp_path / "out"))
+    assert code == 2 and "--output-node-names" in text
