@@ -121,7 +121,7 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
     in_fmt = options.input_format or frontends.detect_format(source)
     out_fmt = options.output_format or DEFAULT_OUTPUT.get(in_fmt, "tfjs_graph_model")
     _check_route(in_fmt, out_fmt, options.backend)
-    _check_source_options(in_fmt, options.frontend)
+    ignored = _ignored_source_options(in_fmt, options.frontend)
     route = DIRECT_ROUTES.get((in_fmt, out_fmt))
     if route is not None:
         start = time.perf_counter()
@@ -132,8 +132,11 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
                 with _atomic_dir(output) as tmp:
                     written = route(source, tmp, options)
         timings = {"write": time.perf_counter() - start}
-        return ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
-    return _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
+        result = ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
+    else:
+        result = _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
+    result.stats.setdefault("warnings", []).extend(ignored)
+    return result
 
 
 def _convert_pivot(source: Path, output: Path, options: ConvertOptions, out_fmt: str) -> ConvertResult:
@@ -191,14 +194,20 @@ def _check_route(in_fmt: str, out_fmt: str, opts: BackendOptions) -> None:
             raise InputError(f"{flag} applies to {' and '.join(sorted(outputs))} output only (output is {out_fmt})")
 
 
-def _check_source_options(in_fmt: str, opts: FrontendOptions) -> None:
-    """A source option the input does not read is an error, not silently ignored."""
+def _ignored_source_options(in_fmt: str, opts: FrontendOptions) -> list[str]:
+    """Warnings for source options set to a non-default value that this input does not read.
+
+    Not errors: scripts written for tensorflowjs_converter pass such flags, and it ignores them.
+    """
     reads: frozenset[str] = getattr(frontends.FRONTENDS.get(in_fmt), "options", frozenset())
     defaults = FrontendOptions()
-    for attr, flag in _FRONTEND_FLAGS.items():
-        if getattr(opts, attr) != getattr(defaults, attr) and attr not in reads:
-            users = sorted(n for n, f in frontends.FRONTENDS.items() if attr in getattr(f, "options", ()))
-            raise InputError(f"{flag} applies to {', '.join(users)} input only (input is {in_fmt})")
+    return [f"{flag} is ignored: only {', '.join(_readers(attr))} input reads it (input is {in_fmt})"
+            for attr, flag in _FRONTEND_FLAGS.items()
+            if getattr(opts, attr) != getattr(defaults, attr) and attr not in reads]
+
+
+def _readers(attr: str) -> list[str]:
+    return sorted(n for n, f in frontends.FRONTENDS.items() if attr in getattr(f, "options", ()))
 
 
 @contextmanager

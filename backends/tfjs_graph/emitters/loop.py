@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import onnx
 import onnx_ir as ir
@@ -65,21 +67,30 @@ def _infer_types(body: ir.Graph, outer: list[ir.Value], opset: int) -> None:
                                     for d in info.shape.dim])
 
 
-def _emit_body_node(sub: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: int) -> None:
-    """Run the registered emitter of one body node against the scratch graph ``sub``."""
+def outer_reads(graph: ir.Graph, opset: int) -> list[ir.Value]:
+    """Values a subgraph reads from enclosing scopes; fills in the subgraph's missing types on the way."""
+    defined = _defined(graph)
+    reads = [v for v in _used(graph) if v not in defined]
+    _infer_types(graph, reads, opset)
+    return reads
+
+
+def emit_subgraph_node(sub: TfGraph, node: ir.Node, env: dict[ir.Value, str], opset: int,
+                       what: str = "Loop body") -> None:
+    """Run the registered emitter of one subgraph node against the graph ``sub``."""
     op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
     rule = TFJS.lookup(op, opset) if node.domain in ("", "ai.onnx") else None
     if rule is None:
         raise fail("control_flow" if op in CONTROL_FLOW else "no_rule",
-                   f"Loop body node {node.name or op}: no TensorFlow.js rule for {op} (opset {opset})")
+                   f"{what} node {node.name or op}: no TensorFlow.js rule for {op} (opset {opset})")
     rule.fn(EmitCtx(sub, node, env, opset))
 
 
-class _Body:
-    """Emits one ONNX Loop body into a StatelessWhile body function."""
+class SubgraphBody:
+    """Emits one ONNX subgraph (a Loop body, an If branch) into a library function."""
 
-    def __init__(self, ctx: EmitCtx, graph: ir.Graph) -> None:
-        self.ctx, self.graph = ctx, graph
+    def __init__(self, ctx: EmitCtx, graph: ir.Graph, what: str = "Loop body") -> None:
+        self.ctx, self.graph, self.what = ctx, graph, what
         self.sub = TfGraph()  # scratch graph: emitters write here, then nodes move into the function
         self.env: dict[ir.Value, str] = {}
 
@@ -90,15 +101,16 @@ class _Body:
         self.env[inputs[1]] = args[2]
         for k, value in enumerate(inputs[2:]):
             self.env[value] = args[3 + k]
-        defined = _defined(self.graph)
+        self.capture(f, args)
+
+    def capture(self, f: FunctionOps, args: Sequence[str] = ()) -> None:
+        """Outer tensors the subgraph reads -> captured arguments of ``f`` (constants stay constants)."""
         outer = self.ctx._env  # the enclosing graph's bindings; the body may read any of them
-        reads = [v for v in _used(self.graph) if v not in defined]
-        _infer_types(self.graph, reads, self.ctx.opset)
-        for value in reads:
+        for value in outer_reads(self.graph, self.ctx.opset):
             if value.const_value is not None:
                 continue
             if value not in outer:
-                raise fail("no_rule", f"Loop body reads {value.name}, which is not available")
+                raise fail("no_rule", f"{self.what} reads {value.name}, which is not available")
             self.env[value] = f.capture(outer[value], tf_dtype(value.dtype))
             shape = static_shape(value)
             if shape is not None:
@@ -109,7 +121,7 @@ class _Body:
     def emit(self, f: FunctionOps) -> list[str]:
         """Emit every body node, move them into ``f``; returns the body outputs as function references."""
         for node in self.graph:
-            _emit_body_node(self.sub, node, self.env, self.ctx.opset)
+            emit_subgraph_node(self.sub, node, self.env, self.ctx.opset, self.what)
         self.ctx.graph.functions += self.sub.functions  # loops nested in this body
         names = self._move(f)
         return [self._result(f, value, names) for value in self.graph.outputs]
@@ -140,7 +152,7 @@ class _Body:
             return self._ref(self.env[value], names)
         if value.const_value is not None:
             return f.const(to_tfjs_array(value.const_value.numpy(), value.name or "loop constant"))
-        raise fail("no_rule", f"Loop body output {value.name} was not emitted")
+        raise fail("no_rule", f"{self.what} output {value.name} was not emitted")
 
 
 def _trip_count(ctx: EmitCtx, ops: Ops) -> str:
@@ -182,7 +194,7 @@ def _emit_loop(ctx: EmitCtx) -> None:
                  # tfjs disposes a function's intermediate tensors after each run, even those a TensorList
                  # holds: each pushed element is also carried out of the body, which keeps it alive.
                  *(LoopVar(ops.const(np.zeros((), _NP[dt])), dt) for dt in scan_dtypes)]
-    emitter = _Body(ctx, body)
+    emitter = SubgraphBody(ctx, body)
 
     def step(f: FunctionOps, a: list[str]) -> list[str]:
         emitter.bind(f, a)
