@@ -17,7 +17,7 @@ from pivot.cli import main
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "supported-ops.md"
 
 # Several unsupported ops, an unsupported attribute value, an int64 constant beyond int32 and
-# ONNX control flow (If; Loop is converted), in one model.
+# ONNX control flow (Scan; Loop and If are converted), in one model.
 BLOCKED = """
 <ir_version: 8, opset_import: ["" : 17]>
 g (float[1,3,8,8] x, float[2,4] boxes) => (float[1,3,16,16] r, int64[?] u, float[?,4] roi, int64[2] big,
@@ -32,14 +32,13 @@ g (float[1,3,8,8] x, float[2,4] boxes) => (float[1,3,16,16] r, int64[?] u, float
     small = Constant<value = int64[2] {1, 2}>()
     huge = Constant<value = int64[2] {1099511627776, 3}>()
     big = Add(small, huge)
-    pick = ReduceSum<keepdims = 0>(boxes)
-    zero = Constant<value = float {0}>()
-    cond = Greater(pick, zero)
-    looped = If(cond) <then_branch = yes () => (float[1] a) {
-        a = Constant<value = float[1] {1}>()
-    }, else_branch = no () => (float[1] b) {
-        b = Constant<value = float[1] {2}>()
-    }>
+    zero = Constant<value = float[1] {0}>()
+    looped, rows = Scan<num_scan_inputs = 1, body = step (float[1] s_in, float[4] row) => (float[1] s_out,
+                                                                                          float[4] row_out) {
+        total = ReduceSum<keepdims = 1>(row)
+        s_out = Add(s_in, total)
+        row_out = Identity(row)
+    }>(zero, boxes)
 }"""
 # A diagonal-style Einsum on dynamic dims stays a tfjs Einsum, which wasm has no kernel for.
 WASM_GAP = """
@@ -48,7 +47,7 @@ g (float[N,M] a, float[M,N] b) => (float[N] y) {
     y = Einsum<equation = "ij,ji->i">(a, b)
 }"""
 EXPECTED = {("Unique", "no_rule"), ("RoiAlign", "no_rule"), ("Resize", "attribute"), ("Constant", "dtype"),
-            ("If", "control_flow")}
+            ("Scan", "control_flow")}
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_json_lists_every_blocking_node(models: dict[str, Path]) -> None:
     assert {(row["op"], row["reason"]) for row in doc["blocking"]} == EXPECTED
     assert all(row["nodes"] and row["detail"] for row in doc["blocking"])
     assert all(not b["runs"] for b in doc["backends"].values())
-    assert doc["model"]["onnx_ops"]["If"] == 1 and len(doc["model"]["inputs"]) == 2
+    assert doc["model"]["onnx_ops"]["Scan"] == 1 and len(doc["model"]["inputs"]) == 2
 
 
 def test_wasm_only_gap(models: dict[str, Path]) -> None:

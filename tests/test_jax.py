@@ -321,3 +321,34 @@ def test_unsupported_primitives_reported_together(jax_libs: Any, tmp_path: Path)
     assert (item.op, item.reason, item.domain) == ("reduce_window_min", "no_rule", "jax")
     assert len(item.nodes) == 2 and all("test_jax.py" in n for n in item.nodes)  # both call sites
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.needs_node
+def test_lax_cond_becomes_stateless_if(jax_libs: Any, tfjs: TfjsRuntime, tmp_path: Path) -> None:
+    """lax.cond on a comparison of the data: JAX vs onnxruntime (pivot) vs tfjs, each branch taken."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    from frontends.jax import convert_jax, lower_jax
+    from pivot.passes import optimize
+
+    w = np.random.default_rng(3).normal(size=(4, 3)).astype(np.float32)
+
+    def apply_fn(params: Any, x: Any) -> Any:
+        return lax.cond(jnp.sum(x) > 0, lambda v: jnp.tanh(v @ params["w"]) * 2.0,
+                        lambda v: jnp.sin(v) @ params["w"] - 1.0, x)
+
+    signature = [((2, 4), np.float32)]
+    convert_jax(apply_fn, {"w": w}, signature, tmp_path / "m")
+    pivot = optimize(lower_jax(apply_fn, {"w": w}, signature))
+    assert [n.op_type for n in pivot.graph if n.op_type == "If"] == ["If"]
+    ops = [n["op"] for n in json.loads((tmp_path / "m" / "model.json").read_text())["modelTopology"]["node"]]
+    assert "StatelessIf" in ops
+    for sign in (1.0, -1.0):  # then branch, else branch
+        x = np.abs(_inputs((4,), 2)) * sign + 0.01 * sign
+        ref = np.asarray(apply_fn({"w": w}, x))
+        stages = {"ort": ort_run(ir.to_proto(pivot), {"input_0": x})["output_0"]}
+        for backend in ("wasm", "cpu"):
+            stages[backend] = tfjs.run(tmp_path / "m" / "model.json", {"input_0": x}, backend=backend)["output_0"]
+        for stage, got in stages.items():
+            assert compare(ref, got, "output_0", stage).relative <= TOL, f"sign {sign} {stage}"

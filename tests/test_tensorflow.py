@@ -517,3 +517,33 @@ def test_missing_tensorflow_is_a_missing_dependency_error(monkeypatch: pytest.Mo
     (src / "saved_model.pb").write_bytes(b"\x08\x01")
     with pytest.raises(MissingDependencyError, match=r"tf_saved_model input needs TensorFlow.*\[tensorflow\]"):
         load_pivot(src, ConvertOptions(input_format="tf_saved_model"))
+
+
+def _cond(tf: ModuleType) -> Any:
+    """tf.cond twice: on a bool input, and on a comparison of the data; both branches read a variable."""
+    rng = np.random.default_rng(8)
+
+    class Cond(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = tf.Variable(_randn(rng, 4, 3, scale=0.8))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([], tf.bool)])
+        def __call__(self, x: Any, flag: Any) -> dict[str, Any]:
+            y = tf.cond(flag, lambda: tf.matmul(x, self.w) + 1.0, lambda: tf.tanh(tf.matmul(x, self.w)) * 2.0)
+            z = tf.cond(tf.reduce_sum(x) > 0.0, lambda: tf.nn.relu(x) * 3.0, lambda: tf.sin(x) - tf.reduce_mean(x))
+            return {"y": y, "z": z}
+
+    return Cond()
+
+
+@pytest.mark.needs_node
+def test_tf_cond_becomes_stateless_if(tf: ModuleType, tmp_path: Path, tfjs: TfjsRuntime) -> None:
+    src = _build(tf, _cond, tmp_path / "cond")
+    rng = np.random.default_rng(9)
+    samples = [{"x": rng.uniform(lo, hi, (2, 4)).astype(np.float32), "flag": np.asarray(flag)}
+               for flag, lo, hi in ((True, 0.1, 1.0), (False, -1.0, -0.1), (True, -1.0, -0.1), (False, 0.1, 1.0))]
+    doc = _parity("tf_saved_model", src, tmp_path / "out", tfjs, samples)
+    assert [n["op"] for n in doc["modelTopology"]["node"]].count("StatelessIf") == 2
+    pivot, _ = load_pivot(src, ConvertOptions(input_format="tf_saved_model"))
+    assert [n.op_type for n in pivot.graph if n.op_type == "If"] == ["If", "If"]

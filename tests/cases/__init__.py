@@ -12,7 +12,7 @@ import onnx
 from onnx import helper
 
 FAMILIES = ("elementwise", "activation", "conv", "pool", "normalization", "image", "shape", "slicing", "creation",
-            "reduce", "matmul", "evaluation", "recurrent", "loop")
+            "reduce", "matmul", "evaluation", "recurrent", "loop", "if_op")
 Inputs = Callable[[np.random.Generator], dict[str, np.ndarray]]
 
 
