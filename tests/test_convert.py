@@ -161,3 +161,14 @@ def test_core_imports_no_framework(tmp_path: Path) -> None:
             "bad = [m for m in ('torch', 'tensorflow', 'jax', 'tf2onnx', 'keras') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.needs_node
+def test_readme_example_runs() -> None:
+    """The README's first set-up command ends with this script: it must keep working."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "run_example.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "OK: TensorFlow.js (wasm) matches onnxruntime" in done.stdout, done.stderr
