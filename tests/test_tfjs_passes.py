@@ -98,11 +98,38 @@ def conv_bias_relu_and_matmul() -> TfGraph:
     return g
 
 
+def pads_into_convs() -> TfGraph:
+    """Zero pads fold into a VALID conv and an EXPLICIT depthwise conv; a non-zero pad stays."""
+    g = TfGraph()
+    rng = np.random.default_rng(2)
+    x = g.placeholder("x", "DT_FLOAT", (1, 6, 7, 2))
+
+    def pad(src: str, pads: list[list[int]], value: float, name: str) -> str:
+        return g.add("PadV2", [src, g.const(np.array(pads, np.int32), name=f"{name}/p"),
+                               g.const(np.array(value, np.float32), name=f"{name}/v")], F, name=name)
+
+    conv = {"strides": Attr.ints([1, 1, 1, 1]), "padding": Attr.s("VALID"), "data_format": Attr.s("NHWC"),
+            "dilations": Attr.ints([1, 1, 1, 1]), "explicit_paddings": Attr.ints([]), **F}
+    y = g.add("Conv2D", [pad(x, [[0, 0], [1, 2], [0, 1], [0, 0]], 0.0, "pad1"),
+                         g.const(rng.normal(size=(3, 3, 2, 3)).astype(np.float32), name="w1")], conv, name="c1")
+    y = g.add("Relu", [y], F, name="r1")
+    dw = {**conv, "strides": Attr.ints([1, 2, 2, 1]), "padding": Attr.s("EXPLICIT"),
+          "explicit_paddings": Attr.ints([0, 0, 1, 0, 0, 1, 0, 0])}
+    y = g.add("DepthwiseConv2dNative", [pad(y, [[0, 0], [0, 1], [1, 1], [0, 0]], 0.0, "pad2"),
+                                        g.const(rng.normal(size=(3, 3, 3, 1)).astype(np.float32), name="w2")],
+              dw, name="c2")
+    y = g.add("Conv2D", [pad(y, [[0, 0], [1, 1], [1, 1], [0, 0]], 0.5, "pad3"),
+                         g.const(rng.normal(size=(1, 1, 3, 2)).astype(np.float32), name="w3")], conv, name="c3")
+    g.output("y", y, "DT_FLOAT", None)
+    return g
+
+
 CASES: list[tuple[Callable[[], TfGraph], dict[str, int], tuple[int, ...]]] = [
     (chain_relu_scale_sum, {"Transpose": 1}, (2, 3, 4, 5)),
     (concat_pad_slice, {"Transpose": 2}, (2, 3, 6, 5)),
     (conv1d_squeeze_expand, {"Transpose": 2}, (2, 3, 7)),
     (conv_bias_relu_and_matmul, {"Transpose": 0, "_FusedConv2D": 1, "_FusedMatMul": 1}, (1, 5, 5, 2)),
+    (pads_into_convs, {"PadV2": 1, "_FusedConv2D": 1, "DepthwiseConv2dNative": 1, "Conv2D": 1}, (1, 6, 7, 2)),
 ]
 
 

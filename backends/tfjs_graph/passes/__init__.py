@@ -7,13 +7,14 @@ from collections.abc import Callable
 from backends.tfjs_graph.graph import TfGraph
 from backends.tfjs_graph.passes.fuse import fuse
 from backends.tfjs_graph.passes.layout import channels_last
+from backends.tfjs_graph.passes.pad import fold_pads
 
 GraphPass = Callable[[TfGraph], None]
 
 
 def default_pipeline() -> Callable[[TfGraph], None]:
-    """Layout (channels-last, transpose cancellation), then fusion, then dead-node removal."""
-    passes: list[GraphPass] = [channels_last, fuse, TfGraph.remove_unused]
+    """Layout (channels-last, transpose cancellation), zero pads into convs, fusion, dead-node removal."""
+    passes: list[GraphPass] = [channels_last, fold_pads, fuse, TfGraph.remove_unused]
 
     def run(graph: TfGraph) -> None:
         for p in passes:
