@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import onnx
 import onnx_ir as ir
@@ -17,6 +18,25 @@ from pivot.errors import ConversionError, Unsupported, UnsupportedOpsError
 OPSET = 18
 # ir.Model metadata_props key the tfjs graph backend copies into userDefinedMetadata.structuredOutputKeys.
 STRUCTURED_OUTPUT_KEYS = "tfjs.structuredOutputKeys"
+
+
+def _erfc(ctx: Any, node: Any, name: str, args: list[Any]) -> None:
+    """TF Erfc -> ONNX ``1 - Erf(x)``: tf2onnx 1.17 has no handler, and TF 2.21 lowers exact gelu to Erfc."""
+    import numpy as np
+    from tf2onnx import utils
+
+    node.type = "Erf"
+    dtype = ctx.get_dtype(node.input[0])
+    one = ctx.make_const(utils.make_name(f"{node.name}/one"), np.array(1, utils.map_onnx_to_numpy_type(dtype)))
+    erf = node.output[0]
+    sub = ctx.insert_new_node_on_output("Sub", erf, name=utils.make_name(f"{node.name}/erfc"))
+    ctx.replace_inputs(sub, [one.output[0], erf])
+    ctx.copy_shape(erf, sub.output[0])
+    ctx.set_dtype(sub.output[0], dtype)
+
+
+# TensorFlow ops tf2onnx 1.17 cannot convert, handled here: {op: (handler, args)}.
+EXTRA_HANDLERS: dict[str, tuple[Any, list[Any]]] = {"Erfc": (_erfc, [])}
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,8 @@ def lower(graph_def: GraphDef, spec: Lowering) -> ir.Model:
     try:
         proto, _ = t2o.convert.from_graph_def(graph_def, name=spec.fmt, opset=OPSET,
                                               input_names=[io.tensor for io in spec.inputs],
-                                              output_names=[io.tensor for io in spec.outputs])
+                                              output_names=[io.tensor for io in spec.outputs],
+                                              custom_op_handlers=EXTRA_HANDLERS)
     except Exception as e:  # tf2onnx raises whatever its op handlers raise: one line names the cause
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConversionError(f"tf2onnx {t2o.__version__} cannot convert this graph: {detail}") from e
