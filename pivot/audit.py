@@ -16,11 +16,10 @@ from backends.tfjs_graph.support import TFJS_BACKENDS
 from pivot.convert import ConvertOptions, load_pivot
 from pivot.errors import Unsupported, UnsupportedOpsError
 from pivot.version import __version__
+from tfjs_format.quantize import BYTES_PER_FLOAT
 
 SCHEMA = "tfjs-pivot.audit/1"
 TFJS_VERSION = "4.22.0"
-# Bytes per float32 weight element for each storage choice of the converter.
-_BYTES_PER_FLOAT = {"float32": 4, "float16": 2, "uint16": 2, "uint8": 1}
 
 
 @dataclass
@@ -108,7 +107,7 @@ def model_summary(model: ir.Model) -> dict[str, Any]:
         "nodes": sum(1 for _ in model.graph),
         "parameters": params,
         "weight_bytes": floats * 4 + other_bytes,
-        "download_bytes": {k: floats * b + other_bytes for k, b in _BYTES_PER_FLOAT.items()},
+        "download_bytes": {k: floats * b + other_bytes for k, b in BYTES_PER_FLOAT.items()},
     }
 
 

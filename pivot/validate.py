@@ -16,7 +16,8 @@ from frontends.base import FrontendOptions
 from pivot.compare import Metric, Tolerance, compare, tolerance_for
 from pivot.convert import ConvertOptions, load_pivot
 from pivot.errors import InputError
-from pivot.onnx_run import run_onnx
+from pivot.onnx_run import OnnxSession
+from tfjs_format.layers_model import is_layers_doc
 
 Feeds = dict[str, np.ndarray]
 
@@ -68,8 +69,7 @@ def converted_kind(converted: Path) -> tuple[Path, str, dict[str, Any]]:
         doc = json.loads(model_json.read_text())
     except (OSError, ValueError) as e:
         raise InputError(f"{converted}: no readable model.json ({e})") from e
-    kind = "layers" if doc.get("format") == "layers-model" or "model_config" in str(doc.get("modelTopology"))[:2000] \
-        else "graph"
+    kind = "layers" if isinstance(doc, dict) and is_layers_doc(doc) else "graph"
     return model_json, kind, doc
 
 
@@ -154,11 +154,12 @@ def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: Tfjs
     runtime = runtime or TfjsRuntime()
     try:
         stages: dict[str, list[Feeds]] = {"source": [], "pivot": [], "tfjs": []}
+        session = OnnxSession(pivot)
         for feeds in samples:
             ref = frontend.reference(source, feeds) if hasattr(frontend, "reference") else None
             if ref is not None:  # a framework that does not name outputs gives them in model order
                 stages["source"].append(ref if set(ref) == set(names) else dict(zip(names, ref.values(), strict=False)))
-            stages["pivot"].append(run_onnx(pivot, feeds))
+            stages["pivot"].append(session.run(feeds))
             stages["tfjs"].append(_tfjs_outputs(runtime, model_json, kind, feeds, names, opts.tfjs_backend))
         present = [s for s in ("source", "pivot", "tfjs") if stages[s]]
         # Quantization only affects the tfjs stage: source vs pivot keeps the float32 tolerance.

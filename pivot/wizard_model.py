@@ -12,13 +12,12 @@ from pathlib import Path
 
 from frontends.tensorflow.protos import MetaGraph, Signature, graph_outputs, saved_model_graphs
 from pivot.convert import ConvertOptions, convert
+from tfjs_format.quantize import BYTES_PER_FLOAT
 from tfjs_format.weights import count
 
 __all__ = ["MetaGraph", "Signature", "Weight", "WeightInfo", "graph_outputs", "probe_weights", "saved_model_graphs",
            "weight_groups"]
 
-# Bytes per float32 weight element for each storage choice (other dtypes are never quantized).
-BYTES_PER_FLOAT = {"float32": 4, "float16": 2, "uint16": 2, "uint8": 1}
 
 
 

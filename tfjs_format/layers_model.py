@@ -58,10 +58,11 @@ def sniff(path: Path) -> bool:
         doc = json.loads(file.read_bytes())
     except (ValueError, UnicodeDecodeError):
         return False
-    return isinstance(doc, dict) and _is_layers(doc)
+    return isinstance(doc, dict) and is_layers_doc(doc)
 
 
-def _is_layers(doc: dict[str, Any]) -> bool:
+def is_layers_doc(doc: dict[str, Any]) -> bool:
+    """Whether a parsed model.json is a layers model (not a graph model)."""
     # tensorflowjs treats a missing "format" as a layers model; a graph model's topology has "node" instead.
     topology = doc.get("modelTopology")
     if doc.get("format", FORMAT) != FORMAT or not isinstance(topology, dict):
@@ -76,7 +77,7 @@ class LayersModel:
         self.path = model_json_path(path)
         doc = _read_json(self.path)
         manifest = doc.get("weightsManifest", [])
-        if not _is_layers(doc) or not isinstance(manifest, list):
+        if not is_layers_doc(doc) or not isinstance(manifest, list):
             raise InputError(f"{self.path}: not a TensorFlow.js layers model (format/modelTopology/weightsManifest)")
         self.doc = doc
         self.entries: list[dict[str, Any]] = []

@@ -18,6 +18,9 @@ _FLOAT16_OVERFLOW = 65520.0
 # Elements per step of the affine encoder: its float64 temporary stays small (2 MiB) however big the tensor.
 _CHUNK = 1 << 18
 
+# Bytes per float32 weight element for each storage choice (other dtypes are never quantized).
+BYTES_PER_FLOAT = {"float32": 4, "float16": 2, "uint16": 2, "uint8": 1}
+
 
 @dataclass(frozen=True)
 class QuantizationSpec:

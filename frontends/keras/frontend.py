@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -9,6 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -83,16 +85,9 @@ def keras_reference(path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
 
     Keras's output order is the model's output order, which the lowering keeps.
     """
-    if "KERAS_BACKEND" not in os.environ:  # Keras 3 defaults to TensorFlow; use whichever backend is installed
-        backend = next((b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b)), None)
-        if backend is None:
-            return None
-        os.environ["KERAS_BACKEND"] = backend
-    try:
-        import keras
-    except ImportError:
+    model = _keras_model(str(path.resolve()), path.stat().st_mtime_ns)
+    if model is None:
         return None
-    model = keras.models.load_model(path, compile=False, safe_mode=True)
     names = [t.name for t in model.inputs]
     args = [feeds[n] for n in names] if all(n in feeds for n in names) else list(feeds.values())
     out = model.predict(args if len(args) > 1 else args[0], verbose=0)
@@ -100,7 +95,30 @@ def keras_reference(path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
     return {str(i): np.asarray(v) for i, v in enumerate(values)}
 
 
-class KerasH5Frontend:
+@functools.lru_cache(maxsize=2)
+def _keras_model(path: str, mtime_ns: int) -> Any:
+    """The file loaded by Keras once per validation (every sample reuses it), or None without Keras."""
+    if "KERAS_BACKEND" not in os.environ:  # Keras 3 defaults to TensorFlow; use whichever backend is installed
+        backend = next((b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b)), None)
+        if backend is None:
+            return None
+        os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not for our users
+    try:
+        import keras
+    except ImportError:
+        return None
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+class _KerasReference:
+    """``reference`` for the Keras file formats: Keras itself, when installed."""
+
+    def reference(self, path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+        return keras_reference(path, feeds)
+
+
+class KerasH5Frontend(_KerasReference):
     """Keras HDF5 full-model files (``model.save('m.h5')`` in tf.keras 2 or Keras 3)."""
 
     name = "keras"
@@ -120,11 +138,8 @@ class KerasH5Frontend:
         _require_file(path)
         return _lower(read_h5(path), self.name)
 
-    def reference(self, path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-        return keras_reference(path, feeds)
 
-
-class KerasZipFrontend:
+class KerasZipFrontend(_KerasReference):
     """Keras 3 ``.keras`` archives (config.json + model.weights.h5)."""
 
     name = "keras_keras"
@@ -136,9 +151,6 @@ class KerasZipFrontend:
     def load(self, path: Path, options: FrontendOptions) -> ir.Model:
         _require_file(path)
         return _lower(read_keras_zip(path), self.name)
-
-    def reference(self, path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-        return keras_reference(path, feeds)
 
 
 class TfjsLayersFrontend:
