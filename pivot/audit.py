@@ -13,7 +13,7 @@ import onnx_ir as ir
 import frontends
 from backends.tfjs_graph.preflight import Preflight, preflight
 from backends.tfjs_graph.support import TFJS_BACKENDS
-from pivot.convert import ConvertOptions, load_pivot
+from pivot.convert import ConvertOptions, input_budget, load_pivot
 from pivot.errors import Unsupported, UnsupportedOpsError
 from pivot.version import __version__
 from tfjs_format.quantize import BYTES_PER_FLOAT
@@ -77,12 +77,14 @@ def _backend_row(report: AuditReport, backend: str) -> dict[str, Any]:
 
 def audit(source: Path, options: ConvertOptions, required_backend: str = "wasm") -> AuditReport:
     """Run the frontend, the pivot and the tfjs preflight on ``source``; writes nothing."""
+    frontends.check_source(source, options.input_format)
     in_fmt = options.input_format or frontends.detect_format(source)
-    try:
-        model, in_fmt = load_pivot(source, options)
-    except UnsupportedOpsError as e:  # the frontend could not lower some layers or ops
-        return AuditReport(str(source), in_fmt, required_backend, list(e.items), "frontend")
-    pre = preflight(model)
+    with input_budget(source, options.max_fold_bytes):
+        try:
+            model, in_fmt = load_pivot(source, options)
+        except UnsupportedOpsError as e:  # the frontend could not lower some layers or ops
+            return AuditReport(str(source), in_fmt, required_backend, list(e.items), "frontend")
+        pre = preflight(model)
     return AuditReport(str(source), in_fmt, required_backend, list(pre.blocked), "tfjs emission",
                        model_summary(model), pre)
 

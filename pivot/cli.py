@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import stat
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -18,8 +19,9 @@ from backends.tfjs_graph.support import TFJS_BACKENDS
 from frontends.base import FrontendOptions
 from pivot.audit_render import RENDERERS
 from pivot.cli_args import OptionalValueCommand
+from pivot.cli_group import DEBUG_FLAG, PivotGroup, one_line
 from pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
-from pivot.errors import ConversionError, InputError, UnsupportedOpsError
+from pivot.errors import ConversionError, InputError, OutputError
 from pivot.progress import Progress, reporter
 from pivot.validate import ValidateOptions, ValidationReport, validate
 from pivot.validate_render import render_validation
@@ -64,9 +66,13 @@ def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PivotGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit status: 0 done; 1 validate mismatch or audit blocked; 2 bad input, flags or output path "
+                    "(one error line); 3 internal error (a bug: rerun with --debug); 130 interrupted, 143 terminated.")
 @click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the versions of tfjs-pivot, onnx, onnxruntime, installed frameworks and TensorFlow.js.")
+@click.option(DEBUG_FLAG, is_flag=True, expose_value=False,
+              help="Print the traceback of an error (also accepted after the command name).")
 def main() -> None:
     """Convert models to TensorFlow.js through an ONNX pivot, and check them."""
 
@@ -93,6 +99,12 @@ def _bool_option(name: str, dest: str, default: bool, text: str) -> Decorator:
 
 def _value_option(name: str, dest: str, text: str, **kw: Any) -> Decorator:
     return click.option(*_spellings(name), dest, help=text, **kw)
+
+
+def _max_fold_option() -> Decorator:
+    return click.option("--max-fold-bytes", "--max_fold_bytes", "max_fold_bytes", type=click.IntRange(min=0),
+                        metavar="N", help="Bytes of constants folding may create in all (default: max(256 MiB, twice "
+                        "the weights)); past it the run stops naming the node. Also widens the memory budget by N.")
 
 
 _CONVERT_OPTIONS: list[Decorator] = [
@@ -124,7 +136,9 @@ _CONVERT_OPTIONS: list[Decorator] = [
     _bool_option("experiments", "experiments", False, "Accepted for tensorflowjs_converter scripts; no effect."),
     _bool_option("validate", "check", False,
                  "Afterwards, run `validate` on the written model (wasm); exit 1 (output kept) on mismatch."),
-    _bool_option("overwrite", "overwrite", False, "Replace a non-empty output directory."),
+    _bool_option("overwrite", "overwrite", False,
+                 "Replace a non-empty output directory or an existing Keras file (never a symbolic link)."),
+    _max_fold_option(),
     click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
     click.option("--verbose", is_flag=True, help="Print stage timings and details."),
     click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
@@ -147,16 +161,9 @@ def _with_options(decorators: list[Decorator]) -> Decorator:
 def convert_cmd(source: Path, output: Path, quiet: bool, verbose: bool, check: bool, **flags: Any) -> None:
     """Convert SOURCE into the directory OUTPUT (tensorflowjs_converter's flags and spellings are accepted)."""
     progress = reporter(quiet=quiet, verbose=verbose)
-    try:
-        options = convert_options(flags, progress)
-        _warn(_flag_warnings(flags), quiet)
-        result = convert(source, output, options)
-    except UnsupportedOpsError as e:
-        click.echo(f"error: {e.report()}", err=True)
-        sys.exit(2)
-    except ConversionError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+    options = convert_options(flags, progress)
+    _warn(_flag_warnings(flags), quiet)
+    result = convert(source, output, options)  # errors: one line and a status, by PivotGroup
     _report(result, progress, quiet)
     if check:
         _validate_written(source, result, options.frontend, progress, quiet)
@@ -175,7 +182,8 @@ def convert_options(flags: dict[str, Any], progress: Progress | None = None) -> 
                                strip_debug_ops=flags["strip_debug_ops"], control_flow_v2=flags["control_flow_v2"],
                                structured_outputs_names=flags["structured_outputs"])
     return ConvertOptions(input_format=flags["input_format"], output_format=flags["output_format"],
-                          overwrite=flags["overwrite"], frontend=frontend, backend=backend, progress=progress)
+                          overwrite=flags["overwrite"], frontend=frontend, backend=backend, progress=progress,
+                          max_fold_bytes=flags.get("max_fold_bytes"))
 
 
 def _names(value: str | None) -> tuple[str, ...]:
@@ -189,13 +197,19 @@ def parse_metadata(value: str | None) -> dict[str, Any]:
         key, sep, path = item.partition(":")
         if not sep or not key or not path:
             raise InputError(f"--metadata: {item!r} is not KEY:PATH.json")
-        try:
-            out[key] = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise InputError(f"--metadata {key}: cannot read {path}: {e.strerror or e}") from e
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"--metadata {key}: {path} is not valid JSON ({e})") from e
+        out[key] = _metadata_file(key, Path(path))
     return out
+
+
+def _metadata_file(key: str, path: Path) -> Any:
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would never end
+            raise InputError(f"--metadata {key}: {path} is not a regular file")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"--metadata {key}: cannot read {path}: {e.strerror or e}") from None
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"--metadata {key}: {path} is not valid JSON ({one_line(str(e))})") from None
 
 
 def _flag_warnings(flags: dict[str, Any]) -> list[str]:
@@ -275,22 +289,20 @@ def wizard_cmd(dryrun: bool) -> None:
 @click.option("--saved-model-tags", "--saved_model_tags", "saved_model_tags", help="SavedModel tags, comma-separated.")
 @click.option("--output-node-names", "--output_node_names", "output_node_names",
               help="Frozen graph outputs, comma-separated.")
+@_max_fold_option()
 def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs: Path | None, seed: int,
                  samples: int, dims: tuple[str, ...], tfjs_backend: str, atol: float | None, rtol: float | None,
                  report_file: Path | None, signature_name: str | None, saved_model_tags: str | None,
-                 output_node_names: str | None) -> None:
+                 output_node_names: str | None, max_fold_bytes: int | None) -> None:
     """Check that CONVERTED (a tfjs model directory) computes what SOURCE computes (exit 0 pass, 1 mismatch)."""
     frontend = FrontendOptions(signature_name=signature_name, saved_model_tags=_names(saved_model_tags) or ("serve",),
                                output_node_names=_names(output_node_names))
-    try:
-        opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=_dims(dims),
-                               tfjs_backend=tfjs_backend,  # type: ignore[arg-type]
-                               atol=atol, rtol=rtol, input_format=input_format, frontend=frontend)
-        with reporter().stage("validating"):
-            report = validate(source, converted, opts)
-    except ConversionError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+    opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=_dims(dims),
+                           tfjs_backend=tfjs_backend,  # type: ignore[arg-type]
+                           atol=atol, rtol=rtol, input_format=input_format, frontend=frontend,
+                           max_fold_bytes=max_fold_bytes)
+    with reporter().stage("validating"):
+        report = validate(source, converted, opts)
     _emit_validation(report, report_file)
     sys.exit(0 if report.passed else 1)
 
@@ -308,7 +320,15 @@ def _dims(values: tuple[str, ...]) -> dict[str, int]:
 def _emit_validation(report: ValidationReport, report_file: Path | None) -> None:
     click.echo(render_validation(report), nl=False)
     if report_file is not None:
-        report_file.write_text(json.dumps(report.as_json(), indent=2) + "\n")
+        write_report(report_file, json.dumps(report.as_json(), indent=2) + "\n")
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write a report file; an unwritable path is one ``OutputError`` line."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write the report ({e.strerror or type(e).__name__})") from None
 
 
 @main.command("ops")
@@ -335,18 +355,16 @@ def ops_cmd(as_json: bool, markdown: bool) -> None:
               help="The tfjs backend the model must run on (all four are reported).")
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
 @click.option("--output", "-o", "out_file", type=click.Path(path_type=Path), help="Write the report to a file.")
-def audit_cmd(source: Path, input_format: str | None, required_backend: str, fmt: str, out_file: Path | None) -> None:
+@_max_fold_option()
+def audit_cmd(source: Path, input_format: str | None, required_backend: str, fmt: str, out_file: Path | None,
+              max_fold_bytes: int | None) -> None:
     """Report every node that keeps SOURCE from running in TensorFlow.js (exit 0 runs, 1 blocked, 2 bad input)."""
     from pivot.audit import audit
 
-    try:
-        report = audit(source, ConvertOptions(input_format=input_format), required_backend)
-    except ConversionError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+    report = audit(source, ConvertOptions(input_format=input_format, max_fold_bytes=max_fold_bytes), required_backend)
     text = RENDERERS[fmt](report.as_json())
     if out_file is not None:
-        out_file.write_text(text)
+        write_report(out_file, text)
         click.echo(f"wrote {out_file}")
     else:
         click.echo(text, nl=False)

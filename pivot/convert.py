@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,10 +16,13 @@ import frontends
 from backends import tfjs_layers
 from backends.base import BackendOptions, WriteResult
 from backends.tfjs_layers import routes as layer_routes
+from backends.tfjs_layers.safety import refuse_code
 from frontends.base import FrontendOptions
 from pivot.errors import InputError, OutputError, PassError
+from pivot.outputs import KERAS_SUFFIXES, check_output, staged_dir, staged_file
 from pivot.passes import optimize
 from pivot.progress import Progress, Silent
+from pivot.untrusted import BUDGET_BASE, BUDGET_FACTOR, Budget, allocation_budget, input_bytes
 from tfjs_format.layers_model import LayersModel
 from tfjs_format.weights import SHARD_WRITTEN
 
@@ -42,6 +42,8 @@ class ConvertOptions:
     backend: BackendOptions = field(default_factory=BackendOptions)
     # Told where each stage starts and ends (spinner, --verbose timings); None shows nothing.
     progress: Progress | None = field(default=None, compare=False, repr=False)
+    # Bytes of constants folding may create in all (None: the passes' default); also widens the memory budget.
+    max_fold_bytes: int | None = None
 
     @property
     def reporter(self) -> Progress:
@@ -66,8 +68,9 @@ Route = Callable[[Path, Path, "ConvertOptions"], WriteResult]
 
 
 def _layers_to_layers(source: Path, out_dir: Path, options: ConvertOptions) -> WriteResult:
-    """Re-shard / re-quantize a layers model; its topology is copied, never interpreted."""
+    """Re-shard / re-quantize a layers model; its topology is copied, never interpreted, and never carries code."""
     with LayersModel(source) as model:
+        refuse_code(model.doc.get("modelTopology"), "layers model")
         meta = options.backend.metadata
         doc = {**model.doc, "userDefinedMetadata": meta} if meta else model.doc
         return tfjs_layers.write_layers(doc, model, out_dir, options.backend)
@@ -98,8 +101,20 @@ def output_formats() -> list[str]:
     return sorted({o for _, o in routes()})
 
 
+def input_budget(source: Path, max_fold_bytes: int | None = None) -> AbstractContextManager[Budget]:
+    """The allocation budget of one run on ``source`` (``pivot.untrusted``), widened by ``max_fold_bytes``."""
+    nbytes = input_bytes(source)
+    limit = None if max_fold_bytes is None else BUDGET_BASE + BUDGET_FACTOR * nbytes + max_fold_bytes
+    return allocation_budget(nbytes, limit)
+
+
 def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
-    """Run the frontend and the pivot pipeline; returns the optimized model and the format."""
+    """Run the frontend and the pivot pipeline; returns the optimized model and the format.
+
+    The caller sets the allocation budget (``input_budget``) around this and whatever else reads the input.
+    """
+    if options.input_format:
+        frontends.check_source(source, options.input_format)
     frontend = frontends.get(options.input_format) if options.input_format else frontends.detect(source)
     with options.reporter.stage("loading"):
         model = frontend.load(source, options.frontend)
@@ -109,7 +124,7 @@ def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
 def _optimize(model: ir.Model, options: ConvertOptions) -> ir.Model:
     try:
         with options.reporter.stage("optimizing"):
-            return optimize(model)
+            return optimize(model, max_fold_bytes=options.max_fold_bytes)
     except ir.passes.PassError as e:
         raise PassError(f"pivot pipeline failed: {e.__cause__ or e}") from e
 
@@ -117,26 +132,34 @@ def _optimize(model: ir.Model, options: ConvertOptions) -> ir.Model:
 def convert(source: Path, output: Path, options: ConvertOptions | None = None) -> ConvertResult:
     """Convert ``source`` into the directory ``output`` (written atomically)."""
     options = options or ConvertOptions()
-    _check_output(source, output, options.overwrite)
+    frontends.check_source(source, options.input_format)
+    check_output(output, options.overwrite, source)
     in_fmt = options.input_format or frontends.detect_format(source)
     out_fmt = options.output_format or DEFAULT_OUTPUT.get(in_fmt, "tfjs_graph_model")
     _check_route(in_fmt, out_fmt, options.backend)
     ignored = _ignored_source_options(in_fmt, options.frontend)
     route = DIRECT_ROUTES.get((in_fmt, out_fmt))
-    if route is not None:
-        start = time.perf_counter()
-        with _writing(options.reporter):
-            if out_fmt in layer_routes.KERAS_FILE_NAMES and output.suffix.lower() in _KERAS_SUFFIXES:
-                written = _write_single_file(route, source, output, options, layer_routes.KERAS_FILE_NAMES[out_fmt])
-            else:
-                with _atomic_dir(output) as tmp:
-                    written = route(source, tmp, options)
-        timings = {"write": time.perf_counter() - start}
-        result = ConvertResult(output, in_fmt, out_fmt, written.files, timings, written.stats)
-    else:
-        result = _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
+    with input_budget(source, options.max_fold_bytes):
+        if route is not None:
+            result = _convert_direct(route, source, output, options, (in_fmt, out_fmt))
+        else:
+            result = _convert_pivot(source, output, replace(options, input_format=in_fmt), out_fmt)
     result.stats.setdefault("warnings", []).extend(ignored)
     return result
+
+
+def _convert_direct(route: Route, source: Path, output: Path, options: ConvertOptions,
+                    formats: tuple[str, str]) -> ConvertResult:
+    start = time.perf_counter()
+    file_name = layer_routes.KERAS_FILE_NAMES.get(formats[1])
+    with _writing(options.reporter):
+        if file_name is not None and output.suffix.lower() in KERAS_SUFFIXES:
+            written = _write_single_file(route, source, output, options, file_name)
+        else:
+            with staged_dir(output, options.overwrite) as tmp:
+                written = route(source, tmp, options)
+    timings = {"write": time.perf_counter() - start}
+    return ConvertResult(output, *formats, written.files, timings, written.stats)
 
 
 def _convert_pivot(source: Path, output: Path, options: ConvertOptions, out_fmt: str) -> ConvertResult:
@@ -153,6 +176,7 @@ def convert_model(model: ir.Model, output: Path, options: ConvertOptions | None 
     options = options or ConvertOptions()
     out_fmt = options.output_format or "tfjs_graph_model"
     _check_route("onnx", out_fmt, options.backend)
+    check_output(output, overwrite=True)  # links, names, permissions; then emptiness, in the API's own words
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not options.overwrite)):
         raise OutputError(f"{output}: exists and is not an empty directory (use overwrite to replace it)")
     start = time.perf_counter()
@@ -167,21 +191,18 @@ def _write_pivot(model: ir.Model, output: Path, options: ConvertOptions, formats
     if backend_opts.generated_by == "onnx":
         backend_opts = _with_producer(backend_opts, model)
     start = time.perf_counter()
-    with _writing(options.reporter), _atomic_dir(output) as tmp:
+    with _writing(options.reporter), staged_dir(output, options.overwrite) as tmp:
         written: WriteResult = backends.get(formats[1]).write(model, tmp, backend_opts)
     timings["write"] = time.perf_counter() - start
     return ConvertResult(output, *formats, written.files, timings, written.stats)
 
 
-_KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
-
-
 def _write_single_file(route: Route, source: Path, output: Path, options: ConvertOptions, name: str) -> WriteResult:
     """A Keras output given as a file path (as the official CLI takes it): written beside it, then moved."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as tmp:
-        written = route(source, Path(tmp), options)
-        os.replace(Path(tmp) / name, output)
+    if output.is_dir() and not output.is_symlink():
+        raise OutputError(f"{output}: is a directory; a Keras file output needs a file name")
+    with staged_file(output, name, options.overwrite) as tmp:
+        written = route(source, tmp, options)
     return WriteResult((output.name,), written.stats)
 
 
@@ -224,33 +245,3 @@ def _writing(progress: Progress) -> Iterator[None]:
 def _with_producer(opts: BackendOptions, model: ir.Model) -> BackendOptions:
     producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
     return replace(opts, generated_by=f"onnx ({producer})" if producer else "onnx")
-
-
-def _check_output(source: Path, output: Path, overwrite: bool) -> None:
-    if output.exists() and not output.is_dir():
-        if output.suffix.lower() not in _KERAS_SUFFIXES:
-            raise OutputError(f"{output}: exists and is not a directory")
-        if not overwrite:
-            raise OutputError(f"{output}: exists (use --overwrite to replace it)")
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise OutputError(f"{output}: directory is not empty (use --overwrite to replace it)")
-    src, out = source.resolve(), output.resolve()
-    # Replacing ``output`` deletes it: it must neither be, hold, nor sit inside the input.
-    if out == src or src in out.parents or out in src.parents:
-        raise OutputError(f"{output}: would overwrite the input")
-
-
-@contextmanager
-def _atomic_dir(output: Path) -> Iterator[Path]:
-    """Yield a temporary sibling directory; on success it replaces ``output``, else it vanishes."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        if output.exists():
-            shutil.rmtree(output)
-        tmp.rename(output)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import onnx
 import onnx_ir as ir
+from google.protobuf.message import DecodeError
 
 from pivot.errors import InputError
+from pivot.onnx_external import confine_external_data
+from pivot.onnx_guard import Place, check_schemas, check_structure, check_tensor, model_tensors
+from pivot.untrusted import model_folder, regular_file
 
 R = TypeVar("R")
 # Initializers above this size are detached before a model goes through an ONNX C API, so that
@@ -18,13 +23,69 @@ _BIG_TENSOR_BYTES = 1024
 
 
 def load(path: Path) -> ir.Model:
-    """Load an ONNX file; external data stays on disk and is memory-mapped when read."""
+    """Load an ONNX file from a stranger: every tensor and the graph checked, external data confined and mapped.
+
+    External data is read only from regular files inside the model's own (resolved) folder, whatever the
+    path was given as; it is memory-mapped, so a big model costs no memory until its weights are used.
+    """
+    label = str(path)
+    resolved = regular_file(path, "ONNX model").resolve()
+    proto = _parse(resolved, label)
+    _check_header(proto, label)
+    for tensor, where in model_tensors(proto, label):
+        check_tensor(tensor, where)
+    check_structure(proto.graph, Place(label))
+    check_schemas(proto, label)
     try:
-        return ir.load(str(path))
-    except FileNotFoundError as e:
-        raise InputError(f"{path}: file not found") from e
-    except Exception as e:  # onnx raises DecodeError, ValueError, ... for a damaged file
-        raise InputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from e
+        with warnings.catch_warnings():  # onnx warns about odd fields; the checks above decide
+            warnings.simplefilter("ignore")
+            model = ir.serde.deserialize_model(proto)
+    except (*_MALFORMED, ir.serde.SerdeError) as e:
+        raise InputError(f"{label}: not a readable ONNX model ({first_line(_root(e))})") from None
+    confine_external_data(model, model_folder(resolved), label)
+    return model
+
+
+# What onnx and onnx_ir raise for protos that parse but hold nonsense (bad enum values, map types, ...).
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, NotImplementedError, RecursionError)
+
+
+def _root(e: BaseException) -> BaseException:
+    """The innermost cause: onnx_ir wraps the real reason in "Error calling _deserialize_graph with: ..."."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    return e
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of a library's message, shortened: never a multi-line dump."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    text = lines[0] if lines else type(e).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _parse(path: Path, label: str) -> onnx.ModelProto:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{label}: cannot read ({e.strerror or type(e).__name__})") from None
+    proto = onnx.ModelProto()
+    try:
+        proto.ParseFromString(data)
+    except (DecodeError, ValueError, RuntimeError, RecursionError) as e:
+        raise InputError(f"{label}: not a readable ONNX model ({first_line(e) or 'damaged protobuf'})") from None
+    return proto
+
+
+def _check_header(proto: onnx.ModelProto, label: str) -> None:
+    if not proto.HasField("graph"):
+        raise InputError(f"{label}: not an ONNX model (no graph)")
+    if not 1 <= proto.ir_version <= onnx.IR_VERSION:
+        raise InputError(f"{label}: ir_version {proto.ir_version} is not supported (1 to {onnx.IR_VERSION})")
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx") and not 1 <= entry.version <= onnx.defs.onnx_opset_version():
+            raise InputError(f"{label}: opset {entry.version} of the default domain is not supported "
+                             f"(1 to {onnx.defs.onnx_opset_version()})")
 
 
 def save(model: ir.Model, path: Path) -> None:

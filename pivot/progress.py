@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -57,10 +58,13 @@ class Reporter:
         try:
             yield advance
         finally:
+            # Cleared before the exception (if any) reaches the CLI: its error line never shares the spinner's.
             stop.set()
-            if self.live:
-                painter.join()
-            self._clear()
+            try:
+                if self.live:
+                    painter.join()
+            finally:
+                self._clear()
         elapsed = time.perf_counter() - start
         self.timings[name] = self.timings.get(name, 0.0) + elapsed
         self.detail(f"{name:<11} {elapsed:7.2f} s{_amount(done)}")
@@ -75,20 +79,24 @@ class Reporter:
 
     def _animate(self, name: str, done: dict[str, int], start: float, stop: threading.Event) -> None:
         frame = 0
-        while not stop.wait(_TICK if frame else 0):
+        while not stop.wait(_TICK if frame else 0) and self.live:
             elapsed = time.perf_counter() - start
             self._draw(f"{_FRAMES[frame % len(_FRAMES)]} {name}{_amount(done)}  {elapsed:.1f} s")
             frame += 1
 
     def _draw(self, line: str) -> None:
         with self._lock:
-            self._erase()
-            self.stream.write(line)
-            self.stream.flush()
+            try:
+                self._erase()
+                self.stream.write(line)
+                self.stream.flush()
+            except (OSError, ValueError):  # the terminal went away (closed, broken pipe): stop animating quietly
+                self.live = False
+                return
             self._line = line
 
     def _clear(self) -> None:
-        with self._lock:
+        with self._lock, contextlib.suppress(OSError, ValueError):
             self._erase()
             self.stream.flush()
 

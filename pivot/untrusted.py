@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from pivot.errors import InputError
 
@@ -72,6 +72,46 @@ def _relative_name(name: object, what: str) -> str:
     if ".." in re.split(r"[\\/]", name):
         raise InputError(f"{what}: {name[:120]!r} climbs out of the model's folder with '..' (refused)")
     return name
+
+
+def open_confined(folder: Path, name: object, what: str) -> tuple[Path, BinaryIO]:
+    """``confined``, then the file opened without following any link again: the bytes read are the file checked.
+
+    Each folder component of the resolved path is opened relative to the one before with ``O_NOFOLLOW``, so
+    a component swapped for a symlink after the check (a TOCTOU race) makes the open fail instead of escaping.
+    """
+    target = confined(folder, name, what)
+    base = folder.resolve()
+    if os.open not in os.supports_dir_fd or not hasattr(os, "O_NOFOLLOW"):  # no openat: the check must do
+        try:
+            return target, _checked_regular(os.open(target, os.O_RDONLY | getattr(os, "O_BINARY", 0)), what, name)
+        except OSError as e:
+            raise InputError(f"{what}: cannot read {str(name)[:120]!r} ({_reason(e)})") from None
+    parts = target.relative_to(base).parts
+    flags = os.O_RDONLY | os.O_NOFOLLOW
+    try:
+        fd = os.open(base, flags | os.O_DIRECTORY)
+    except OSError as e:
+        raise InputError(f"{what}: cannot open the model's folder ({_reason(e)})") from None
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        # O_NONBLOCK: a FIFO swapped in must not block the open; it is refused below as not regular.
+        handle = os.open(parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+    except OSError as e:
+        raise InputError(f"{what}: {str(name)[:120]!r} changed while it was opened ({_reason(e)}; refused)") from None
+    finally:
+        os.close(fd)
+    return target, _checked_regular(handle, what, name)
+
+
+def _checked_regular(handle: int, what: str, name: object) -> BinaryIO:
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise InputError(f"{what}: {str(name)[:120]!r} is not a regular file (refused)")
+    return os.fdopen(handle, "rb")
 
 
 def _reason(e: BaseException) -> str:

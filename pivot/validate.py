@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +17,10 @@ import frontends
 from backends.tfjs_runtime import TfjsBackend, TfjsRuntime
 from frontends.base import FrontendOptions
 from pivot.compare import Metric, Tolerance, compare, tolerance_for
-from pivot.convert import ConvertOptions, load_pivot
+from pivot.convert import ConvertOptions, input_budget, load_pivot
 from pivot.errors import InputError
 from pivot.onnx_run import OnnxSession
+from pivot.untrusted import confined, read_json_file, regular_file
 from tfjs_format.layers_model import is_layers_doc
 
 Feeds = dict[str, np.ndarray]
@@ -36,6 +40,7 @@ class ValidateOptions:
     input_format: str | None = None
     frontend: FrontendOptions = field(default_factory=FrontendOptions)
     bisect: bool = True
+    max_fold_bytes: int | None = None  # as ConvertOptions.max_fold_bytes, for loading the source
 
 
 @dataclass
@@ -63,20 +68,36 @@ class ValidationReport:
 
 
 def converted_kind(converted: Path) -> tuple[Path, str, dict[str, Any]]:
-    """The model.json of a converted directory, its kind (graph/layers) and its parsed JSON."""
+    """The model.json of a converted directory, its kind (graph/layers) and its parsed JSON.
+
+    TensorFlow.js reads the shards the manifest names: each must be a file inside the model's folder.
+    """
     model_json = converted / "model.json" if converted.is_dir() else converted
-    try:
-        doc = json.loads(model_json.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError(f"{converted}: no readable model.json ({e})") from e
-    kind = "layers" if isinstance(doc, dict) and is_layers_doc(doc) else "graph"
+    doc = read_json_file(model_json, f"{converted}: model.json")
+    if not isinstance(doc, dict):
+        raise InputError(f"{model_json}: not a TensorFlow.js model (a JSON object is expected)")
+    for group in _manifest(doc, model_json):
+        paths = group.get("paths")
+        if not isinstance(paths, list):
+            raise InputError(f"{model_json}: weightsManifest paths must be a list of file names")
+        for name in paths:
+            confined(model_json.parent, name, f"{model_json}: weight shard")
+    kind = "layers" if is_layers_doc(doc) else "graph"
     return model_json, kind, doc
+
+
+def _manifest(doc: dict[str, Any], model_json: Path) -> list[dict[str, Any]]:
+    groups = doc.get("weightsManifest", [])
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise InputError(f"{model_json}: weightsManifest must be a list of groups")
+    return groups
 
 
 def quantization_of(doc: dict[str, Any]) -> str | None:
     """The coarsest storage dtype of the weights (uint8 < uint16/float16), or None when all are plain."""
-    seen = {w["quantization"]["dtype"] for g in doc.get("weightsManifest", []) for w in g["weights"]
-            if "quantization" in w}
+    entries = [w for g in doc.get("weightsManifest", []) if isinstance(g, dict) and isinstance(g.get("weights"), list)
+               for w in g["weights"] if isinstance(w, dict)]
+    seen = {w["quantization"].get("dtype") for w in entries if isinstance(w.get("quantization"), dict)}
     for dtype in ("uint8", "uint16", "float16"):
         if dtype in seen:
             return dtype
@@ -112,11 +133,7 @@ def _dim(d: object, dims: dict[str, int], name: str) -> int:
 
 
 def _check_npz(path: Path, inputs: list[ir.Value]) -> Feeds:
-    try:
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as e:
-        raise InputError(f"{path}: not a readable .npz file ({e})") from e
+    arrays = _read_npz(path)
     names = [v.name or "" for v in inputs]
     unknown = sorted(set(arrays) - set(names))
     missing = [n for n in names if n not in arrays]
@@ -129,7 +146,69 @@ def _check_npz(path: Path, inputs: list[ir.Value]) -> Feeds:
                                                                 for w, g in zip(want, got, strict=True))):
             raise InputError(f"{path}: input '{v.name}' has shape {list(got)}, the model expects "
                              f"{[d if isinstance(d, int) else str(d) for d in want]}")
+        arrays[v.name or ""] = _as_input_dtype(path, v, arrays[v.name or ""])
     return arrays
+
+
+def _as_input_dtype(path: Path, value: ir.Value, arr: np.ndarray) -> np.ndarray:
+    """``arr`` in the dtype the model takes (float64 -> float32 and the like); other kinds are refused."""
+    try:
+        want = np.dtype(value.dtype.numpy()) if value.dtype is not None else arr.dtype
+    except TypeError:  # no numpy equivalent: onnxruntime judges
+        return arr
+    if arr.dtype == want:
+        return arr
+    if not np.can_cast(arr.dtype, want, "same_kind"):
+        raise InputError(f"{path}: input '{value.name}' holds {arr.dtype}, the model takes {want}")
+    return arr.astype(want)
+
+
+# What numpy raises on a damaged .npz (a zip of .npy members): each is one InputError line.
+_NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _read_npz(path: Path) -> Feeds:
+    try:
+        loaded = np.load(regular_file(path, ".npz file"), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise InputError(f"{path}: not a .npz file of named arrays (np.savez writes one)")
+        with loaded as data:
+            return {k: data[k] for k in data.files}
+    except _NPZ_ERRORS as e:
+        text = str(e).strip()
+        raise InputError(f"{path}: not a readable .npz file ({text.splitlines()[0] if text else type(e).__name__})"
+                         ) from None
+
+
+def _ort_errors() -> tuple[type[Exception], ...]:
+    """onnxruntime's own exceptions (subclasses of no Python error), raised when inputs do not fit the model."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state  # loaded by the runs themselves
+
+    return tuple(getattr(state, n) for n in ("Fail", "InvalidArgument", "RuntimeException", "NotImplemented")
+                 if hasattr(state, n))
+
+
+@contextmanager
+def _running(what: str) -> Iterator[None]:
+    """onnxruntime refusing the inputs (a --dim or an --inputs array that does not fit the model): one line."""
+    try:
+        yield
+    except Exception as e:
+        if not isinstance(e, _ort_errors()):
+            raise
+        text = str(e).strip()
+        raise InputError(f"onnxruntime could not run the {what} on these inputs "
+                         f"({text.splitlines()[0][:300] if text else type(e).__name__})") from None
+
+
+def _source_outputs(frontend: frontends.Frontend, source: Path, feeds: Feeds, names: list[str]) -> list[Feeds]:
+    """The source framework's outputs by name (none when it is not installed or has no reference run)."""
+    with _running("source model"):
+        ref = frontend.reference(source, feeds) if hasattr(frontend, "reference") else None
+    if ref is None:
+        return []
+    # A framework that does not name its outputs gives them in model order.
+    return [ref if set(ref) == set(names) else dict(zip(names, ref.values(), strict=False))]
 
 
 def _tfjs_outputs(runtime: TfjsRuntime, model_json: Path, kind: str, feeds: Feeds, names: list[str],
@@ -144,7 +223,9 @@ def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: Tfjs
              ) -> ValidationReport:
     """Run every stage on the same inputs and compare; bisect to the first diverging node on failure."""
     model_json, kind, doc = converted_kind(converted)
-    pivot, in_fmt = load_pivot(source, ConvertOptions(input_format=opts.input_format, frontend=opts.frontend))
+    with input_budget(source, opts.max_fold_bytes):
+        pivot, in_fmt = load_pivot(source, ConvertOptions(input_format=opts.input_format, frontend=opts.frontend,
+                                                          max_fold_bytes=opts.max_fold_bytes))
     names = [v.name or "" for v in pivot.graph.outputs]
     quant = quantization_of(doc)
     tol = tolerance_for(quant, opts.atol, opts.rtol)
@@ -156,10 +237,9 @@ def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: Tfjs
         stages: dict[str, list[Feeds]] = {"source": [], "pivot": [], "tfjs": []}
         session = OnnxSession(pivot)
         for feeds in samples:
-            ref = frontend.reference(source, feeds) if hasattr(frontend, "reference") else None
-            if ref is not None:  # a framework that does not name outputs gives them in model order
-                stages["source"].append(ref if set(ref) == set(names) else dict(zip(names, ref.values(), strict=False)))
-            stages["pivot"].append(session.run(feeds))
+            stages["source"].extend(_source_outputs(frontend, source, feeds, names))
+            with _running("pivot model"):
+                stages["pivot"].append(session.run(feeds))
             stages["tfjs"].append(_tfjs_outputs(runtime, model_json, kind, feeds, names, opts.tfjs_backend))
         present = [s for s in ("source", "pivot", "tfjs") if stages[s]]
         # Quantization only affects the tfjs stage: source vs pivot keeps the float32 tolerance.

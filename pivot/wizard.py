@@ -13,8 +13,10 @@ from questionary import Choice
 
 import frontends
 from frontends.base import FrontendOptions
+from pivot.cli_group import failure_status, one_line
 from pivot.convert import DEFAULT_OUTPUT, ConvertOptions, routes
-from pivot.errors import ConversionError, UnsupportedOpsError
+from pivot.errors import ConversionError
+from pivot.outputs import check_output
 from pivot.progress import reporter
 from pivot.wizard_answers import Answers, command_line, convert_argv
 from pivot.wizard_model import WeightInfo, graph_outputs, probe_weights, saved_model_graphs, weight_groups
@@ -69,12 +71,8 @@ def run(dryrun: bool) -> int:
     except (Cancelled, KeyboardInterrupt):
         click.echo("\nwizard cancelled: nothing was written", err=True)
         return 130
-    except UnsupportedOpsError as e:
-        click.echo(f"error: {e.report()}", err=True)
-        return 2
     except ConversionError as e:
-        click.echo(f"error: {e}", err=True)
-        return 2
+        return failure_status(e)  # one line (a grouped report for unsupported ops), status 2
     argv = convert_argv(answers)
     click.echo("\nEquivalent command:\n  " + command_line(argv) + "\n")
     if dryrun:
@@ -98,16 +96,10 @@ def _run_cli(argv: list[str]) -> int:
     """Run ``tfjs-pivot ARGV`` in this process: exactly the command that was printed."""
     from pivot.cli import main
 
-    try:
+    try:  # the group prints every error as the command line would, and raises SystemExit for a failure
         main.main(argv, prog_name="tfjs-pivot", standalone_mode=False)
     except SystemExit as e:
         return int(e.code or 0)
-    except click.Abort:
-        click.echo("cancelled", err=True)
-        return 130
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
     return 0
 
 
@@ -179,8 +171,8 @@ def _ask_signature(a: Answers) -> None:
         return
     try:
         graphs = [g for g in saved_model_graphs(a.source) if g.tags]
-    except (ValueError, IndexError, UnicodeDecodeError) as e:
-        say(f"could not read saved_model.pb ({e}): the defaults apply")
+    except (ConversionError, ValueError, IndexError, UnicodeDecodeError) as e:
+        say(f"could not read saved_model.pb ({one_line(str(e))}): the defaults apply")
         return
     if not graphs:
         return
@@ -201,7 +193,7 @@ def _ask_signature(a: Answers) -> None:
 def _ask_output_nodes(source: Path) -> tuple[str, ...]:
     try:
         candidates = graph_outputs(source)
-    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+    except (ConversionError, OSError, ValueError, IndexError, UnicodeDecodeError):
         candidates = []
     if not candidates:
         text = ask(questionary.text("Output node names (comma-separated):", validate=lambda t: bool(t.strip())))
@@ -310,8 +302,9 @@ def _output_error(source: Path) -> Any:
     def check(text: str) -> bool | str:
         if not text.strip():
             return "a path, please"
-        out, src = _clean_path(text).resolve(), source.resolve()
-        if out == src or src in out.parents or out in src.parents:
-            return "that would overwrite the input"
+        try:  # the convert command's own checks (a symlink, a name too long, ...); replacing is asked after
+            check_output(_clean_path(text), overwrite=True, source=source)
+        except ConversionError as e:
+            return one_line(str(e))
         return True
     return check

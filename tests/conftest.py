@@ -29,3 +29,12 @@ def tfjs() -> Iterator[TfjsRuntime]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzz suite's figures in one line (cases, categories, tracebacks, outside reads, worst peak memory)."""
+    from tests.fuzz.summary import from_reports, summary_line
+
+    outcomes = from_reports(terminalreporter.stats)
+    if outcomes:
+        terminalreporter.write_line(summary_line(outcomes))

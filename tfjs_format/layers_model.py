@@ -12,7 +12,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from pivot.errors import InputError
-from tfjs_format.quantize import QUANTIZED_DTYPES, QuantizationSpec
+from pivot.untrusted import loads_json, read_json_file
+from tfjs_format.manifest import WeightGroup, read_manifest
+from tfjs_format.quantize import QuantizationSpec
 from tfjs_format.summary import SizeSummary, SizeTally
 from tfjs_format.weights import (
     Encoded,
@@ -29,6 +31,8 @@ from tfjs_format.weights import (
 FORMAT = "layers-model"
 # Sniffing parses the JSON; a model.json bigger than this is not a layers model (their topology is small).
 _SNIFF_LIMIT = 64 * 1024 * 1024
+# Manifest entry keys carried into a written manifest besides name, shape, dtype and quantization.
+_CARRIED_KEYS = ("group",)
 
 
 class WeightSource(Protocol):
@@ -50,13 +54,13 @@ def model_json_path(path: Path) -> Path:
 
 
 def sniff(path: Path) -> bool:
-    """Whether ``path`` (a file or a directory holding ``model.json``) is a tfjs layers model."""
-    file = model_json_path(path)
-    if file.suffix.lower() != ".json" or not file.is_file() or file.stat().st_size > _SNIFF_LIMIT:
-        return False
+    """Whether ``path`` (a file or a directory holding ``model.json``) is a tfjs layers model; never raises."""
     try:
-        doc = json.loads(file.read_bytes())
-    except (ValueError, UnicodeDecodeError):
+        file = model_json_path(path)
+        if file.suffix.lower() != ".json" or not file.is_file() or file.stat().st_size > _SNIFF_LIMIT:
+            return False
+        doc = loads_json(file.read_bytes(), str(file))
+    except (OSError, ValueError, RuntimeError, InputError):  # unreadable, a NUL in the name, a loop, bad JSON
         return False
     return isinstance(doc, dict) and is_layers_doc(doc)
 
@@ -76,26 +80,24 @@ class LayersModel:
     def __init__(self, path: Path) -> None:
         self.path = model_json_path(path)
         doc = _read_json(self.path)
-        manifest = doc.get("weightsManifest", [])
-        if not is_layers_doc(doc) or not isinstance(manifest, list):
+        if not is_layers_doc(doc):
             raise InputError(f"{self.path}: not a TensorFlow.js layers model (format/modelTopology/weightsManifest)")
+        groups = read_manifest(doc, self.path)  # every entry and path checked before any shard is opened
         self.doc = doc
         self.entries: list[dict[str, Any]] = []
         self._where: list[tuple[ShardStream, int]] = []
         self._streams: list[ShardStream] = []
         try:
-            for group in manifest:
+            for group in groups:
                 self._add_group(group)
         except BaseException:
             self.close()
             raise
 
-    def _add_group(self, group: dict[str, Any]) -> None:
-        for entry in group.get("weights", []):
-            _check_entry(self.path, entry)
-        stream, offsets = group_offsets(self.path.parent, group)
+    def _add_group(self, group: WeightGroup) -> None:
+        stream, offsets = group_offsets(group)
         self._streams.append(stream)
-        self.entries += group["weights"]
+        self.entries += group.entries
         self._where += [(stream, o) for o in offsets]
 
     def load(self, index: int) -> np.ndarray:
@@ -117,28 +119,10 @@ class LayersModel:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        doc = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from e
+    doc = read_json_file(path)  # bounded size and nesting depth, one-line errors
     if not isinstance(doc, dict):
-        raise InputError(f"{path}: not a TensorFlow.js model.json")
+        raise InputError(f"{path}: not a TensorFlow.js model.json (not a JSON object)")
     return doc
-
-
-def _check_entry(path: Path, entry: Any) -> None:
-    ok = isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("shape"), list)
-    if not ok:
-        raise InputError(f"{path}: malformed weights manifest entry {str(entry)[:80]}")
-    if entry.get("dtype") not in ("float32", "int32", "bool"):
-        raise InputError(f"{path}: weight {entry['name']!r} has dtype {entry.get('dtype')!r}; only float32, "
-                         "int32 and bool weights are supported")
-    q = entry.get("quantization")
-    affine_ok = isinstance(q, dict) and (q.get("dtype") == "float16" or {"min", "scale"} <= set(q))
-    if q is not None and not (affine_ok and q.get("dtype") in QUANTIZED_DTYPES and entry["dtype"] == "float32"):
-        raise InputError(f"{path}: weight {entry['name']!r} has an unsupported quantization {q}")
 
 
 def layer_names(topology: Any) -> set[str]:
@@ -205,8 +189,9 @@ def _encoded(source: WeightSource, index: int, spec: QuantizationSpec | None) ->
     if tuple(arr.shape) != tuple(entry["shape"]):
         raise InputError(f"weight {entry['name']!r}: shape {arr.shape} differs from the manifest {entry['shape']}")
     enc = encode(entry["name"], arr, spec)
-    # Other entry keys stay, e.g. ``group: "optimizer"``, which tfjs needs to tell optimizer weights apart.
-    extra = {k: v for k, v in entry.items() if k not in ("name", "shape", "dtype", "quantization")}
+    # ``group: "optimizer"`` stays: tfjs needs it to tell optimizer weights apart. Keys tfjs does not define
+    # are dropped: nothing from a stranger's manifest rides along into the output unchecked.
+    extra = {k: v for k, v in entry.items() if k in _CARRIED_KEYS}
     if not extra:
         return enc
     q = enc.entry.get("quantization")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from pivot.errors import InputError
+from pivot.untrusted import read_json_file
+from tfjs_format.manifest import WeightGroup, read_manifest
 from tfjs_format.quantize import QuantizationSpec, apply, dequantize, planned_dtype
 from tfjs_format.summary import SizeTally
 
@@ -122,8 +125,8 @@ def planned_nbytes(spec: QuantizationSpec | None, name: str, dtype: str, size: i
 
 
 def count(entry: dict[str, Any]) -> int:
-    """Number of elements of a manifest entry."""
-    return int(np.prod(entry["shape"], dtype=np.int64))
+    """Number of elements of a manifest entry (a Python int: a product of large dimensions cannot wrap)."""
+    return math.prod(int(d) for d in entry["shape"])
 
 
 def stored_nbytes(entry: dict[str, Any]) -> int:
@@ -146,12 +149,9 @@ def decode(entry: dict[str, Any], raw: bytes) -> np.ndarray:
 class ShardStream:
     """Random-access reads over the concatenated shard files of one group (a weight may span files)."""
 
-    def __init__(self, directory: Path, paths: list[str]) -> None:
-        self.files = [directory / p for p in paths]
-        missing = [str(f) for f in self.files if not f.is_file()]
-        if missing:
-            raise InputError(f"weight shard {missing[0]} is missing")
-        self.sizes = [f.stat().st_size for f in self.files]
+    def __init__(self, files: Sequence[Path], where: str = "weight shards") -> None:
+        self.files, self.where = list(files), where
+        self.sizes = [_file_size(f, where) for f in self.files]
         self.total = sum(self.sizes)
         self._open: tuple[int, BinaryIO] | None = None
 
@@ -162,6 +162,8 @@ class ShardStream:
         parts = []
         index, start = self._locate(offset)
         while size:
+            if index == len(self.files):
+                raise InputError(f"{self.where}: weight data runs past the end of the shard files")
             take = min(size, self.sizes[index] - start)
             parts.append(self._read(index, start, take))
             size -= take
@@ -173,15 +175,21 @@ class ShardStream:
             if offset < size:
                 return index, offset
             offset -= size
-        raise InputError("weight data runs past the end of the shard files")
+        raise InputError(f"{self.where}: weight data runs past the end of the shard files")
 
     def _read(self, index: int, start: int, size: int) -> bytes:
-        if self._open is None or self._open[0] != index:
-            self.close()
-            self._open = (index, open(self.files[index], "rb"))  # noqa: SIM115 - kept open between reads
-        f = self._open[1]
-        f.seek(start)
-        return f.read(size)
+        try:
+            if self._open is None or self._open[0] != index:
+                self.close()
+                self._open = (index, open(self.files[index], "rb"))  # noqa: SIM115 - kept open between reads
+            f = self._open[1]
+            f.seek(start)
+            data = f.read(size)
+        except OSError as e:
+            raise InputError(f"{self.where}: cannot read {self.files[index].name} ({e.strerror or e})") from None
+        if len(data) != size:  # the file shrank since its size was checked
+            raise InputError(f"{self.where}: {self.files[index].name} holds fewer bytes than when it was opened")
+        return data
 
     def close(self) -> None:
         """Close the open shard file, if any."""
@@ -190,25 +198,38 @@ class ShardStream:
             self._open = None
 
 
-def group_offsets(directory: Path, group: dict[str, Any]) -> tuple[ShardStream, list[int]]:
-    """The group's shard stream and each entry's byte offset; checks that the shards hold every weight."""
-    stream = ShardStream(directory, list(group["paths"]))
-    sizes = [stored_nbytes(e) for e in group["weights"]]
+def _file_size(path: Path, where: str) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as e:
+        raise InputError(f"{where}: cannot read {path.name} ({e.strerror or e})") from None
+
+
+def group_offsets(group: WeightGroup) -> tuple[ShardStream, list[int]]:
+    """The group's shard stream and each entry's byte offset; the shards must hold exactly the declared bytes.
+
+    Checked before any array is built: a manifest cannot make the reader allocate more than its shards hold.
+    """
+    stream = ShardStream(group.files, group.where)
+    sizes = [stored_nbytes(e) for e in group.entries]
     needed = sum(sizes)
     if needed != stream.total:
         stream.close()
-        raise InputError(f"weights manifest needs {needed} bytes but the shard files {group['paths']} hold "
-                         f"{stream.total}")
-    return stream, [int(o) for o in np.cumsum([0, *sizes[:-1]])] if sizes else []
+        shown = ", ".join(group.paths)[:200]
+        raise InputError(f"{group.where}: the weights manifest needs {needed} bytes but the shard files "
+                         f"[{shown}] hold {stream.total}")
+    return stream, list(itertools.accumulate(sizes[:-1], initial=0)) if sizes else []
 
 
 def read_weights(model_json_path: Path) -> Iterator[tuple[str, np.ndarray]]:
     """Decode every weight of a model.json (dequantizing as tfjs does), in manifest order, one at a time."""
-    doc = json.loads(model_json_path.read_text())
-    for group in doc["weightsManifest"]:
-        stream, offsets = group_offsets(model_json_path.parent, group)
+    doc = read_json_file(model_json_path)
+    if not isinstance(doc, dict):
+        raise InputError(f"{model_json_path}: not a TensorFlow.js model.json (not a JSON object)")
+    for group in read_manifest(doc, model_json_path):
+        stream, offsets = group_offsets(group)
         try:
-            for entry, offset in zip(group["weights"], offsets, strict=True):
+            for entry, offset in zip(group.entries, offsets, strict=True):
                 yield entry["name"], decode(entry, stream.read(offset, stored_nbytes(entry)))
         finally:
             stream.close()

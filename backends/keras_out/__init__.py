@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import os
@@ -22,6 +21,8 @@ __all__ = ["write_keras_h5", "write_keras_zip"]
 
 Weights = Mapping[LayerPath, Sequence[np.ndarray]]
 BACKEND = "tensorflow"  # the attribute only matters to Keras 1 conversions; the layout is backend neutral
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+DATE_SAVED = "1980-01-01@00:00:00"
 
 
 def _plan(spec: dict[str, Any], weights: Weights) -> tuple[dict[str, Any], dict[LayerPath, LayerWeights]]:
@@ -89,17 +90,27 @@ def write_keras_zip(spec: dict[str, Any], weights: Weights, dest: Path) -> None:
     with h5py.File(buffer, "w") as store:
         store.create_group("vars")
         _vars_tree(store, k3, (), info, weights)
-    saved = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
     config = {**k3, "build_config": None, "compile_config": None}
+    # Reconverting the same input gives the same bytes: date_saved is the zip epoch rather than the clock, as
+    # the member timestamps are (Keras only displays date_saved; no loader reads it).
+    metadata = {"keras_version": KERAS_VERSION, "date_saved": DATE_SAVED}
     tmp = _atomic(dest)
     try:
         with zipfile.ZipFile(tmp, "w") as archive:
-            archive.writestr("metadata.json", json.dumps({"keras_version": KERAS_VERSION, "date_saved": saved}))
-            archive.writestr("config.json", json.dumps(config))
-            archive.writestr("model.weights.h5", buffer.getvalue())
+            for name, data in (("metadata.json", json.dumps(metadata).encode()),
+                               ("config.json", json.dumps(config).encode()), ("model.weights.h5", buffer.getvalue())):
+                archive.writestr(_member(name), data)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A member with a fixed timestamp and mode (stored, as Keras writes them), so that archives are reproducible."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def _vars_tree(group: h5py.Group, model: dict[str, Any], prefix: LayerPath, info: dict[LayerPath, LayerWeights],

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from backends.tfjs_layers.from_keras import MODEL_CLASSES, weight_names
+from backends.tfjs_layers.from_keras import MODEL_CLASSES, TFJS_LAYERS, weight_names
+from backends.tfjs_layers.safety import refuse_code
 from pivot.errors import InputError, Unsupported, UnsupportedOpsError
 
 JsonDict = dict[str, Any]
@@ -24,6 +25,8 @@ REJECTED_KEYS: dict[str, tuple[str, ...]] = {
 INITIALIZERS = {"LeCunNormal": "LecunNormal", "LeCunUniform": "LecunUniform"}
 # tfjs's VarianceScaling "normal" is a truncated normal; Keras 3 spells it out.
 DISTRIBUTIONS = {"normal": "truncated_normal"}
+# What reading a config of the wrong shape raises (a list where a dict is expected, a string index, ...).
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 FUNCTIONAL = {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional"}
 SEQUENTIAL = {"module": "keras", "class_name": "Sequential", "registered_name": None}
 
@@ -39,9 +42,18 @@ class LayerWeights:
 
 
 def keras3_spec(spec: JsonDict) -> JsonDict:
-    """``spec`` ({"class_name", "config"} of a Keras 2 / tfjs model) as Keras 3 saves it; refuses what Keras 3 lacks."""
+    """``spec`` ({"class_name", "config"} of a Keras 2 / tfjs model) as Keras 3 saves it; refuses what Keras 3 lacks.
+
+    Only built-in layer classes are written, and no code: the config read and the config written are both
+    searched for Lambda bytecode and custom modules, so a later ``load_model(safe_mode=False)`` runs nothing.
+    """
+    refuse_code(spec, "Keras file")
     refusals: dict[tuple[str, str], list[str]] = {}
-    out = _model(spec, refusals)
+    try:
+        out = _model(spec, refusals)
+    except _MALFORMED as e:
+        raise InputError(f"malformed model config ({type(e).__name__}: {e})") from None
+    refuse_code(out, "Keras file")
     if refusals:
         raise UnsupportedOpsError(Unsupported(cls, "attribute", tuple(names), why) for (cls, why), names in
                                   refusals.items())
@@ -103,11 +115,23 @@ def _with_input_layer(specs: list[JsonDict]) -> list[JsonDict]:
 
 
 def _layer(spec: JsonDict, refusals: dict[tuple[str, str], list[str]]) -> JsonDict:
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise InputError(f"a layer of the model config is not a {{class_name, config}} object: {str(spec)[:60]}")
     cls = spec["class_name"]
-    name = spec.get("name") or spec.get("config", {}).get("name")
+    name = spec.get("name") or (spec.get("config") or {}).get("name")
+    try:
+        return _layer_of(spec, cls, name, refusals)
+    except _MALFORMED as e:  # the spec comes from a file: a value of the wrong type is the file's fault
+        raise InputError(f"layer '{name}' ({cls}): malformed config ({type(e).__name__}: {e})") from None
+
+
+def _layer_of(spec: JsonDict, cls: str, name: Any, refusals: dict[tuple[str, str], list[str]]) -> JsonDict:
     if cls in MODEL_CLASSES:
         out = _model(spec, refusals)
     else:
+        if cls not in TFJS_LAYERS:
+            refusals.setdefault((cls, "only built-in layer classes of TensorFlow.js layers models are written"),
+                                []).append(str(name))
         cls, cfg = layer_config(cls, dict(spec.get("config", {})), refusals)
         out = {"module": "keras.layers", "class_name": cls, "config": cfg, "registered_name": None}
     out["name"] = name
@@ -135,9 +159,15 @@ def layer_config(cls: str, cfg: JsonDict, refusals: dict[tuple[str, str], list[s
 
 
 def _value(key: str, value: Any, cls: str, layer: str, refusals: dict[tuple[str, str], list[str]]) -> Any:
+    if key in ("activation", "recurrent_activation") and value is not None and not isinstance(value, str):
+        # Keras resolves an activation name among its own functions; an object here could name anything else.
+        refusals.setdefault((cls, f"{key} that is not an activation name"), []).append(layer)
     if key in ("activation", "recurrent_activation") and value in ("hard_sigmoid", "gelu_new"):
         refusals.setdefault((cls, f"activation {value!r} has another definition in Keras 3"), []).append(layer)
     if key in ("layer", "backward_layer") and isinstance(value, dict):  # Bidirectional / TimeDistributed
+        if value["class_name"] not in TFJS_LAYERS:
+            refusals.setdefault((cls, f"wrapped class {str(value['class_name'])[:60]} is not a built-in layer "
+                                      "of TensorFlow.js layers models"), []).append(layer)
         inner_cls, inner_cfg = layer_config(value["class_name"], dict(value.get("config", {})), refusals)
         return {"module": "keras.layers", "class_name": inner_cls, "config": inner_cfg, "registered_name": None}
     for suffix, module in (("_initializer", "initializers"), ("_regularizer", "regularizers"),

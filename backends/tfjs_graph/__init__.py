@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from backends.tfjs_graph.model_json import dumps, model_json
 from backends.tfjs_graph.passes import default_pipeline
 from backends.tfjs_graph.preflight import BackendGap, Preflight, preflight
 from pivot.errors import BackendGapError, UnsupportedOpsError
+from pivot.untrusted import loads_json
 from pivot.version import CONVERTED_BY
 from tfjs_format.summary import SizeTally
 from tfjs_format.weights import encode, planned_nbytes, write_group
@@ -61,8 +61,8 @@ MODEL_METADATA = {"tfjs.structuredOutputKeys": "structuredOutputKeys"}
 
 def user_metadata(model: ir.Model, metadata: dict[str, Any]) -> dict[str, Any]:
     """``--metadata`` entries plus what the source model asks for (the signature's structured output keys)."""
-    found = {key: json.loads(model.metadata_props[prop]) for prop, key in MODEL_METADATA.items()
-             if prop in model.metadata_props}
+    found = {key: loads_json(model.metadata_props[prop], f"model metadata {prop!r}")
+             for prop, key in MODEL_METADATA.items() if prop in model.metadata_props}
     return {**metadata, **found}
 
 

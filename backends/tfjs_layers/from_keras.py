@@ -11,11 +11,14 @@ import numpy as np
 
 from backends.base import BackendOptions, WriteResult
 from backends.tfjs_layers import write_layers
+from backends.tfjs_layers.safety import refuse_code
 from pivot.errors import InputError, Unsupported, UnsupportedOpsError
 
 JsonDict = dict[str, Any]
 LayerPath = tuple[str, ...]  # nested model names, then the layer name
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+# What reading a config of the wrong shape raises (a list where a dict is expected, a string index, ...).
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 # Layer classes registered in @tensorflow/tfjs-layers 4.22 (tf.serialization's class map).
 TFJS_LAYERS = frozenset((
@@ -60,6 +63,12 @@ WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
        ("SimpleRNN", "GRU", "LSTM", "ConvLSTM2D")},
 }
 
+# Ranks each kind of weight can have, over the layer classes tfjs holds (min, max): kernels of Dense (2) to
+# Conv3D (5); a GRU's reset_after bias is 2-D; 2-D depthwise and separable convolutions only in tfjs.
+WEIGHT_NDIMS = {"kernel": (2, 5), "recurrent_kernel": (2, 4), "depthwise_kernel": (4, 4), "pointwise_kernel": (4, 4),
+                "bias": (1, 2), "moving_mean": (1, 1), "moving_variance": (1, 1), "embeddings": (2, 2),
+                "gamma": (1, 5), "beta": (1, 5), "alpha": (1, 5)}
+
 
 @dataclass
 class Conversion:
@@ -80,9 +89,17 @@ class Conversion:
 
 
 def tfjs_topology(spec: JsonDict, keras_version: str, backend: str = "") -> tuple[JsonDict, dict[LayerPath, list[str]]]:
-    """The ``modelTopology`` tfjs-layers loads, and the tfjs weight names of every layer (by layer path)."""
+    """The ``modelTopology`` tfjs-layers loads, and the tfjs weight names of every layer (by layer path).
+
+    No code passes: the config read and the one written are searched for Lambda bytecode and custom modules.
+    """
+    refuse_code(spec, "TensorFlow.js layers model")
     conv = Conversion(_major(keras_version))
-    config = _model(conv, spec, ())
+    try:
+        config = _model(conv, spec, ())
+    except _MALFORMED as e:
+        raise InputError(f"malformed model config ({type(e).__name__}: {e})") from None
+    refuse_code(config, "TensorFlow.js layers model")
     if conv.refusals:
         raise conv.error()
     topology = {"keras_version": keras_version or "2", "backend": backend or "tensorflow", "model_config": config}
@@ -133,6 +150,16 @@ def _sequential(conv: Conversion, config: Any, path: LayerPath) -> JsonDict:
 
 
 def _layer(conv: Conversion, spec: JsonDict, path: LayerPath, nested: Mapping[str, str]) -> JsonDict:
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise InputError(f"a layer of the model config is not a {{class_name, config}} object: {str(spec)[:60]}")
+    try:
+        return _layer_of(conv, spec, path, nested)
+    except _MALFORMED as e:  # the spec comes from a file: a value of the wrong type is the file's fault
+        raise InputError(f"layer '{_name(spec)}' ({spec['class_name']}): malformed config "
+                         f"({type(e).__name__}: {e})") from None
+
+
+def _layer_of(conv: Conversion, spec: JsonDict, path: LayerPath, nested: Mapping[str, str]) -> JsonDict:
     cls, name = spec["class_name"], _name(spec)
     out: JsonDict = {"class_name": cls, "name": name}
     if cls in MODEL_CLASSES:
@@ -415,6 +442,7 @@ def named_weights(names: Mapping[LayerPath, list[str]],
             raise InputError(f"layer '{'/'.join(path)}' has {len(arrays)} weights in the file; its TensorFlow.js "
                              f"layer expects {len(wnames)} ({', '.join(wnames)})")
         for name, arr in zip(wnames, arrays, strict=True):
+            _check_ndim(name, arr)
             out.add(name, arr)
     orphans = sorted("/".join(p) for p, arrays in weights.items() if len(arrays) and p not in names)
     if orphans:
@@ -424,6 +452,14 @@ def named_weights(names: Mapping[LayerPath, list[str]],
         raise InputError(f"TensorFlow.js names weights by layer name only; {', '.join(dupes)} occur twice "
                          "(two nested models hold layers of the same name)")
     return out
+
+
+def _check_ndim(name: str, arr: np.ndarray) -> None:
+    """A weight of a rank its kind never has (a scalar kernel, a 3-D bias) is the file's error, not tfjs's."""
+    low, high = WEIGHT_NDIMS.get(name.rsplit("/", 1)[-1], (0, 32))
+    if not low <= np.ndim(arr) <= high:
+        raise InputError(f"weight '{name}' has shape {np.shape(arr)} in the file; a weight of its kind has "
+                         f"{low}..{high} dims")
 
 
 def write_keras_layers(spec: JsonDict, weights: Mapping[LayerPath, Sequence[np.ndarray]], out_dir: Path,

@@ -22,11 +22,13 @@ class RouteOptions(Protocol):
 
 
 def _to_layers(source: Path, fmt: str, out_dir: Path, options: RouteOptions) -> WriteResult:
-    from frontends.keras.frontend import read_source  # wiring: the reader lives with the frontends
+    from frontends.keras.checks import naming_file  # wiring: the reader lives with the frontends
+    from frontends.keras.frontend import read_source
 
     src = read_source(source, fmt)
-    return write_keras_layers(src.spec, src.weights(), out_dir, options.backend, keras_version=src.keras_version,
-                              backend=src.backend)
+    with naming_file(source):  # the writer's refusals name the layer; the user also needs the file
+        return write_keras_layers(src.spec, src.weights(), out_dir, options.backend,
+                                  keras_version=src.keras_version, backend=src.backend)
 
 
 def keras_to_tfjs_layers(source: Path, out_dir: Path, options: RouteOptions) -> WriteResult:
@@ -42,20 +44,24 @@ def keras_zip_to_tfjs_layers(source: Path, out_dir: Path, options: RouteOptions)
 def tfjs_layers_to_keras(source: Path, out_dir: Path, options: RouteOptions) -> WriteResult:
     """tfjs_layers_model -> keras: ``out_dir/model.h5`` (Keras HDF5, loadable by Keras 3)."""
     from backends.keras_out import write_keras_h5
+    from frontends.keras.checks import naming_file
     from frontends.keras.frontend import read_source
 
     src = read_source(source, "tfjs_layers_model")
-    write_keras_h5(src.spec, src.weights(), out_dir / KERAS_H5_NAME)
+    with naming_file(source):
+        write_keras_h5(src.spec, src.weights(), out_dir / KERAS_H5_NAME)
     return WriteResult((KERAS_H5_NAME,), {"weights": sum(len(w) for w in src.weights().values())})
 
 
 def tfjs_layers_to_keras_zip(source: Path, out_dir: Path, options: RouteOptions) -> WriteResult:
     """tfjs_layers_model -> keras_keras: ``out_dir/model.keras`` (Keras 3 archive)."""
     from backends.keras_out import write_keras_zip
+    from frontends.keras.checks import naming_file
     from frontends.keras.frontend import read_source
 
     src = read_source(source, "tfjs_layers_model")
-    write_keras_zip(src.spec, src.weights(), out_dir / KERAS_ZIP_NAME)
+    with naming_file(source):
+        write_keras_zip(src.spec, src.weights(), out_dir / KERAS_ZIP_NAME)
     return WriteResult((KERAS_ZIP_NAME,), {"weights": sum(len(w) for w in src.weights().values())})
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pivot.errors import ConversionError, RuntimeUnavailableError
+from pivot.errors import ConversionError, InputError, RuntimeUnavailableError
 
 RUNTIME_DIR = Path(__file__).resolve().parent
 TfjsBackend = Literal["cpu", "wasm"]
@@ -37,7 +37,7 @@ def _to_tfjs(arr: np.ndarray) -> tuple[str, np.ndarray]:
         return "float32", arr.astype(np.float32)
     if arr.dtype.kind in "iu":
         return "int32", arr.astype(np.int32)
-    raise ValueError(f"input of dtype {arr.dtype} cannot be fed to TensorFlow.js")
+    raise InputError(f"an input of dtype {arr.dtype} cannot be fed to TensorFlow.js (float, int or bool only)")
 
 
 def _encode(name: str, arr: np.ndarray) -> dict[str, Any]:
@@ -89,7 +89,12 @@ class TfjsRuntime:
                 line = ""
             if not line:
                 raise TfjsRunError("the TensorFlow.js worker exited: " + "".join(self._stderr[-5:]).strip())
-        reply = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:  # the worker printed something else than its JSON reply (a crash report)
+            raise TfjsRunError(f"the TensorFlow.js worker answered {line.strip()[:200]!r}") from None
+        if not isinstance(reply, dict):
+            raise TfjsRunError(f"the TensorFlow.js worker answered {line.strip()[:200]!r}")
         if not reply.get("ok"):
             raise TfjsRunError(reply.get("error", "unknown error"))
         return reply

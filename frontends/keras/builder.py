@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 
-from pivot.errors import ConversionError
+from pivot.errors import ConversionError, InputError
 
 OPSET = 21
 # Constants up to this many elements are handed to ONNX shape inference as data, so that ops
@@ -63,7 +63,12 @@ class GraphBuilder:
         return list(node.outputs)
 
     def _infer(self, node: ir.Node) -> None:
-        proto = ir.serde.serialize_node(node)
+        try:
+            proto = ir.serde.serialize_node(node)
+        except ir.serde.SerdeError as e:  # an attribute the config gave that ONNX cannot hold (an int past 64 bits)
+            cause = e.__cause__ or e
+            raise InputError(f"node '{node.name}' ({node.op_type}): an attribute from the layer config cannot be "
+                             f"stored ({type(cause).__name__}: {str(cause).splitlines()[0][:120]})") from None
         given = [v for v in node.inputs if v is not None and v.type is not None]
         types = {str(v.name): ir.serde.serialize_value(v).type for v in given}
         data = {str(v.name): self._small[str(v.name)] for v in given if v.name in self._small}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 import os
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +15,15 @@ import numpy as np
 import onnx_ir as ir
 
 from frontends.base import FrontendOptions
+from frontends.keras.checks import naming_file
 from frontends.keras.h5 import load_h5, read_h5, sniff_h5
-from frontends.keras.keras_zip import read_keras_zip, sniff_keras_zip
+from frontends.keras.keras_zip import load_keras_zip, read_keras_zip, sniff_keras_zip
 from frontends.keras.lower import lower_model
 from frontends.keras.model import JsonDict, KerasLayer, KerasModel
-from frontends.keras.tfjs_layers import layers_topology, read_tfjs_layers
+from frontends.keras.sandbox import crash_probe
+from frontends.keras.tfjs_layers import load_tfjs_layers, read_tfjs_layers
 from pivot.errors import InputError
+from pivot.untrusted import regular_file
 from tfjs_format import layers_model
 
 __all__ = ["KerasH5Frontend", "KerasSource", "KerasZipFrontend", "TfjsLayersFrontend", "read_source"]
@@ -58,26 +59,24 @@ def read_source(path: Path, fmt: str) -> KerasSource:
         topology, model = load_h5(path)
         return KerasSource(topology.spec, topology.keras_version, topology.backend, model)
     if fmt == "keras_keras":
-        model = read_keras_zip(path)
-        with zipfile.ZipFile(path) as archive:
-            spec = json.loads(archive.read("config.json"))
+        spec, model = load_keras_zip(path)
         return KerasSource(spec, model.keras_version, "", model)
     if fmt == "tfjs_layers_model":
-        model = read_tfjs_layers(path)
-        doc = json.loads(layers_model.model_json_path(path).read_bytes())
-        topology = doc["modelTopology"]
-        return KerasSource(layers_topology(doc).spec, model.keras_version, str(topology.get("backend") or ""), model)
+        layers, model = load_tfjs_layers(path)
+        return KerasSource(layers.spec, model.keras_version, layers.backend, model)
     raise InputError(f"{fmt} is not a Keras-config format")
 
 
-def _lower(model: KerasModel, fmt: str) -> ir.Model:
+def _lower(model: KerasModel, fmt: str, path: Path) -> ir.Model:
     version = f" {model.keras_version}" if model.keras_version else ""
-    return lower_model(model, producer=f"tfjs-pivot {fmt} (keras{version})")
+    with naming_file(path):
+        return lower_model(model, producer=f"tfjs-pivot {fmt} (keras{version})")
 
 
 def _require_file(path: Path) -> None:
-    if not path.is_file():
-        raise InputError(f"{path}: not a file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a Keras model file")
+    regular_file(path, "Keras model file")
 
 
 def keras_reference(path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
@@ -129,14 +128,22 @@ class KerasH5Frontend(_KerasReference):
         if not sniff_h5(path):
             return False
         try:
-            with h5py.File(path, "r") as f:
-                return "model_config" in f.attrs or "layer_names" in f.attrs
-        except OSError:
-            return False
+            crash_probe(lambda: _keras_attributes(path), path, str(path))
+        except InputError:
+            return True  # an HDF5 file that crashes libhdf5: the reader refuses it in one line
+        return _keras_attributes(path)
 
     def load(self, path: Path, options: FrontendOptions) -> ir.Model:
         _require_file(path)
-        return _lower(read_h5(path), self.name)
+        return _lower(read_h5(path), self.name, path)
+
+
+def _keras_attributes(path: Path) -> bool:
+    try:
+        with h5py.File(path, "r") as f:
+            return "model_config" in f.attrs or "layer_names" in f.attrs
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError):  # damage: the suffix decides, the reader says why
+        return False
 
 
 class KerasZipFrontend(_KerasReference):
@@ -150,7 +157,7 @@ class KerasZipFrontend(_KerasReference):
 
     def load(self, path: Path, options: FrontendOptions) -> ir.Model:
         _require_file(path)
-        return _lower(read_keras_zip(path), self.name)
+        return _lower(read_keras_zip(path), self.name, path)
 
 
 class TfjsLayersFrontend:
@@ -163,4 +170,4 @@ class TfjsLayersFrontend:
         return layers_model.sniff(path)
 
     def load(self, path: Path, options: FrontendOptions) -> ir.Model:
-        return _lower(read_tfjs_layers(path), self.name)
+        return _lower(read_tfjs_layers(path), self.name, layers_model.model_json_path(path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +10,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from frontends.keras.checks import naming_file
+from frontends.keras.hdf5 import attribute, child, lookup, open_h5, read_weight, refuse_outside_data
 from frontends.keras.model import JsonDict, KerasLayer, KerasModel, parse_model
+from frontends.keras.sandbox import crash_probe
 from pivot.errors import InputError
+from pivot.untrusted import loads_json, regular_file
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # Class names older tf.keras versions wrote for today's layers (tensorflowjs rewrites them the same way).
@@ -31,10 +34,13 @@ class H5Topology:
 
 def sniff_h5(path: Path) -> bool:
     """An HDF5 file (magic bytes at offset 0, the usual place for Keras files)."""
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as f:
+            return f.read(8) == HDF5_MAGIC
+    except OSError:
         return False
-    with path.open("rb") as f:
-        return f.read(8) == HDF5_MAGIC
 
 
 def read_h5(path: Path) -> KerasModel:
@@ -44,67 +50,85 @@ def read_h5(path: Path) -> KerasModel:
 
 def load_h5(path: Path) -> tuple[H5Topology, KerasModel]:
     """The file's topology attributes and its parsed model, weights attached."""
-    with _open(path) as f:
+    regular_file(path, "Keras HDF5 file")
+    crash_probe(lambda: _load(path), path, str(path))
+    return _load(path)
+
+
+def _load(path: Path) -> tuple[H5Topology, KerasModel]:
+    with naming_file(path), open_h5(path, str(path)) as f:
+        refuse_outside_data(f, str(path))
         topology = read_topology(path, f)
         model = parse_model(topology.spec, topology.keras_version)
-        weights = f.get("model_weights")
+        weights = child(f, "model_weights", f"{path}: /model_weights")
         if isinstance(weights, h5py.Group):
-            attach_h5_weights(model, weights)
+            attach_h5_weights(model, weights, str(path))
     return topology, model
-
-
-def _open(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise InputError(f"{path}: not a readable HDF5 file ({e})") from e
 
 
 def read_topology(path: Path, f: h5py.File) -> H5Topology:
     """The model config and versions from the root attributes; weights-only files are refused."""
-    raw = f.attrs.get("model_config")
+    raw = attribute(f, "model_config", f"{path}: /")
     if raw is None:
-        if "layer_names" in f.attrs:
+        if attribute(f, "layer_names", f"{path}: /") is not None:
             raise InputError(f"{path}: a weights-only HDF5 file has no model topology; save the whole model "
                              "with model.save('model.h5') (or .keras) instead of save_weights")
         raise InputError(f"{path}: HDF5 file without a Keras model_config attribute (weights only?); "
                          "save the whole model with model.save('model.keras' or 'model.h5')")
-    try:
-        spec = json.loads(_text(raw))
-    except ValueError as e:
-        raise InputError(f"{path}: model_config is not valid JSON ({e})") from e
+    spec = loads_json(_text(raw, f"{path}: attribute model_config"), f"{path}: attribute model_config")
     if not isinstance(spec, dict):
-        raise InputError(f"{path}: model_config is not a Keras model config")
-    return H5Topology(rename_legacy_classes(spec), _text(f.attrs.get("keras_version", "")),
-                      _text(f.attrs.get("backend", "")))
+        raise InputError(f"{path}: attribute model_config is not a Keras model config (a JSON {type(spec).__name__})")
+    return H5Topology(rename_legacy_classes(spec), _text(attribute(f, "keras_version", f"{path}: /", ""),
+                                                         f"{path}: attribute keras_version"),
+                      _text(attribute(f, "backend", f"{path}: /", ""), f"{path}: attribute backend"))
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, where: str) -> str:
     """An HDF5 string attribute (h5py gives str or bytes depending on how it was written)."""
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{where}: not UTF-8 text") from None
+    if not isinstance(value, str):
+        raise InputError(f"{where}: not a string (a {type(value).__name__})")
+    return value
+
+
+def text_list(value: Any, where: str) -> list[str]:
+    """An attribute holding a list of names (``weight_names``, ``layer_names``): a 1-D array of strings."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, list):
+        raise InputError(f"{where}: not a list of names (a {type(value).__name__})")
+    return [_text(v, where) for v in value]
 
 
 def rename_legacy_classes(spec: Any) -> Any:
     """``spec`` with every legacy ``class_name`` replaced by today's name (a new object)."""
     if isinstance(spec, dict):
         out = {k: rename_legacy_classes(v) for k, v in spec.items()}
-        if out.get("class_name") in LEGACY_CLASS_NAMES:
-            out["class_name"] = LEGACY_CLASS_NAMES[out["class_name"]]
+        cls = out.get("class_name")
+        if isinstance(cls, str) and cls in LEGACY_CLASS_NAMES:  # a stranger's class_name may be any JSON value
+            out["class_name"] = LEGACY_CLASS_NAMES[cls]
         return out
     if isinstance(spec, list):
         return [rename_legacy_classes(v) for v in spec]
     return spec
 
 
-def attach_h5_weights(model: KerasModel, group: h5py.Group) -> None:
+def attach_h5_weights(model: KerasModel, group: h5py.Group, file: str = "") -> None:
     """Weights of ``model_weights/<layer>`` (in ``weight_names`` order) onto each layer of the model."""
+    prefix = f"{file}: " if file else ""
     for layer in model.layers:
-        sub = group.get(layer.name)
+        where = f"{prefix}/model_weights/{layer.name}"
+        sub = lookup(group, layer.name, where)
         if not isinstance(sub, h5py.Group):
             continue
-        named = [(n, np.asarray(sub[n])) for n in (_text(n) for n in sub.attrs.get("weight_names", []))]
+        names = text_list(attribute(sub, "weight_names", where, []), f"{where} attribute weight_names")
+        named = [(n, read_weight(lookup(sub, n, f"{where}/{n}"), f"{where}/{n}")) for n in names]
         if layer.submodel is None:
             layer.weights = [arr for _, arr in named]
             continue

@@ -9,9 +9,11 @@ import numpy as np
 import onnx_ir as ir
 
 from frontends.keras.builder import GraphBuilder
-from frontends.keras.model import KerasLayer, KerasModel, TensorRef, input_shape, layer_dtype
+from frontends.keras.model import KerasLayer, KerasModel, TensorRef, call_order, input_shape, layer_dtype
+from frontends.keras.payload import KERAS_MODULE
 from frontends.keras.registry import NOT_SUPPORTED, load_rules
 from pivot.errors import ConversionError, EmitError, InputError, Unsupported, UnsupportedOpsError
+from pivot.untrusted import charge
 
 _DTYPES = {"float32": ir.DataType.FLOAT, "float16": ir.DataType.FLOAT, "bfloat16": ir.DataType.FLOAT,
            "float64": ir.DataType.FLOAT, "int32": ir.DataType.INT32, "int64": ir.DataType.INT64,
@@ -19,6 +21,10 @@ _DTYPES = {"float32": ir.DataType.FLOAT, "float16": ir.DataType.FLOAT, "bfloat16
 Env = dict[TensorRef, ir.Value]
 # (class name, reason code, detail, hint) -> failing layer calls
 Failures = dict[tuple[str, str, str, str], list[str]]
+# What a lowering rule raises on config values or weights of the wrong type or shape (numpy included).
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, ZeroDivisionError)
+# One constant computed from config values or static dims above this is no real model's (2 GiB).
+MAX_CONST_BYTES = 1 << 31
 
 
 class LowerCtx:
@@ -39,9 +45,17 @@ class LowerCtx:
     def keras_major(self) -> int:
         return self.model.major
 
-    def weight(self, i: int, name: str, dtype: type = np.float32) -> ir.Value:
-        """Weight ``i`` of the layer as an initializer named ``layer/name``."""
-        return self.b.const(np.asarray(self.layer.weight(i), dtype=dtype), f"{self.name}/{name}")
+    def weight(self, i: int, name: str, dtype: type = np.float32, ndim: int | None = None) -> ir.Value:
+        """Weight ``i`` of the layer (of ``ndim`` dims when given) as an initializer named ``layer/name``."""
+        return self.b.const(np.asarray(self.layer.weight(i, ndim), dtype=dtype), f"{self.name}/{name}")
+
+    def reserve(self, shape: Sequence[int], itemsize: int, what: str) -> None:
+        """Check a constant the rule is about to compute from config values or dims, before numpy allocates it."""
+        nbytes = int(np.prod([int(d) for d in shape], dtype=object)) * itemsize
+        where = f"layer '{self.layer.name}' ({self.layer.class_name}) {what}"
+        if nbytes > MAX_CONST_BYTES:
+            raise InputError(f"{where}: a {nbytes}-byte constant (shape {list(shape)}) is over the 2 GiB limit")
+        charge(nbytes, where, "the model's dims or config ask for a large constant")
 
     def const(self, array: Any, name: str, dtype: type = np.float32) -> ir.Value:
         return self.b.const(np.asarray(array, dtype=dtype), f"{self.name}/{name}")
@@ -83,21 +97,22 @@ def lower_model(model: KerasModel, producer: str = "tfjs-pivot keras") -> ir.Mod
     lower_graph(builder, model, env, "", failures)
     if failures:
         raise _report(failures)
+    missing = [ref.layer for ref in model.outputs if ref not in env]
+    if missing:
+        raise InputError(f"model '{model.name}': output '{missing[0]}' is never computed")
     outputs = [(name, env[ref]) for name, ref in zip(model.output_names, model.outputs, strict=True)]
     return builder.finish(outputs, producer)
 
 
 def lower_graph(builder: GraphBuilder, model: KerasModel, env: Env, prefix: str, failures: Failures) -> None:
-    """Lower every layer call whose inputs are ready, until all are done; failures are collected."""
-    pending = [(layer, i) for layer in model.layers for i in range(len(layer.calls))]
-    while pending:
-        ready = [(layer, i) for layer, i in pending if all(a in env for a in layer.calls[i].args)]
-        if not ready:
-            missing = sorted({a.layer for layer, i in pending for a in layer.calls[i].args if a not in env})
-            raise InputError(f"model '{model.name}': layer inputs never produced ({', '.join(missing)})")
-        for layer, i in ready:
-            pending.remove((layer, i))
-            _lower_call(builder, model, layer, i, env, prefix, failures)
+    """Lower every layer call once its inputs are ready (``call_order``); failures are collected."""
+    for layer, i in call_order(model):
+        absent = [a for a in layer.calls[i].args if a not in env]
+        if absent:
+            a = absent[0]
+            raise InputError(f"model '{model.name}': layer '{layer.name}' reads output {a.tensor} of call {a.node} "
+                             f"of layer '{a.layer}', which that call does not produce")
+        _lower_call(builder, model, layer, i, env, prefix, failures)
 
 
 def _report(failures: Failures) -> UnsupportedOpsError:
@@ -129,7 +144,7 @@ def _dispatch(builder: GraphBuilder, model: KerasModel, layer: KerasLayer, input
         raise EmitError("no_rule", f"{layer.class_name}: {NOT_SUPPORTED[layer.class_name]}")
     rule = load_rules().lookup(layer.class_name, 1)
     custom = "only built-in Keras layers are converted; custom layer code is never executed"
-    if layer.module and not layer.module.startswith("keras"):
+    if layer.module and not KERAS_MODULE.fullmatch(layer.module):
         raise EmitError("no_rule", f"custom layer class {layer.class_name} (from {layer.module})", custom)
     if rule is None:
         raise EmitError("no_rule", f"no lowering for Keras layer class {layer.class_name}", custom)
@@ -139,6 +154,9 @@ def _dispatch(builder: GraphBuilder, model: KerasModel, layer: KerasLayer, input
         raise
     except ConversionError as e:
         raise EmitError("attribute", f"layer '{layer.name}': {e}") from e
+    except _MALFORMED as e:  # a config value or weight of the wrong type or shape, read from the file
+        raise InputError(f"layer '{layer.name}' ({layer.class_name}): malformed config or weights "
+                         f"({type(e).__name__}: {_first_line(e)})") from None
 
 
 def lower_submodel(builder: GraphBuilder, sub: KerasModel, inputs: list[ir.Value], prefix: str,
@@ -148,7 +166,15 @@ def lower_submodel(builder: GraphBuilder, sub: KerasModel, inputs: list[ir.Value
         raise InputError(f"nested model '{sub.name}' takes {len(sub.inputs)} inputs, got {len(inputs)}")
     env: Env = dict(zip(sub.inputs, inputs, strict=True))
     lower_graph(builder, sub, env, prefix, failures)
+    missing = [ref.layer for ref in sub.outputs if ref not in env]
+    if missing:
+        raise InputError(f"nested model '{sub.name}': output '{missing[0]}' is never computed")
     return [env[ref] for ref in sub.outputs]
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    return (text.splitlines() or [""])[0][:160]
 
 
 __all__ = ["LowerCtx", "lower_model", "shape_of"]

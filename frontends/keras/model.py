@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from frontends.keras.checks import as_dict, as_dims, as_index, as_list, as_name, check_version
+from frontends.keras.payload import refuse_code
 from pivot.errors import InputError
 
 JsonDict = dict[str, Any]
@@ -15,6 +17,8 @@ MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 # Call kwargs entry naming the kwargs that held tensors ({name: tensor count}), in the order their
 # tensors follow the positional ones in ``Call.args`` (e.g. MultiHeadAttention's key, attention_mask).
 TENSOR_KWARGS = "__tensor_kwargs__"
+# Where the dialects keep the batch shape of a model input (InputLayer, or the first layer of a Sequential model).
+_SHAPE_KEYS = ("batch_shape", "batch_input_shape", "batchInputShape")
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,16 @@ class KerasLayer:
     # Python module of the layer class (Keras 3 files only); a non-Keras module means user code.
     module: str = ""
 
-    def weight(self, i: int) -> np.ndarray:
-        """Weight ``i``; a clear error when the file holds fewer."""
+    def weight(self, i: int, ndim: int | None = None) -> np.ndarray:
+        """Weight ``i`` (of ``ndim`` dims when given); a clear error when the file holds fewer or another shape."""
         if i >= len(self.weights):
             raise InputError(f"layer '{self.name}' ({self.class_name}): weight {i} missing from the file "
                              f"({len(self.weights)} present)")
-        return self.weights[i]
+        value = self.weights[i]
+        if ndim is not None and np.ndim(value) != ndim:
+            raise InputError(f"layer '{self.name}' ({self.class_name}): weight {i} has shape {np.shape(value)} in "
+                             f"the file; the layer holds a {ndim}-D weight there")
+        return value
 
 
 @dataclass
@@ -90,77 +98,114 @@ class KerasModel:
 
 
 def parse_model(spec: JsonDict, keras_version: str = "") -> KerasModel:
-    """Build a KerasModel (no weights yet) from ``{"class_name", "config"}`` of any dialect."""
+    """Build a KerasModel (no weights yet) from ``{"class_name", "config"}`` of any dialect.
+
+    The config comes from a file: code in it is refused first, and every malformed part is one line naming
+    the layer.
+    """
+    check_version(keras_version)
+    refuse_code(spec)
+    return _parse_model(as_dict(spec, "model config"), keras_version)
+
+
+def _parse_model(spec: JsonDict, keras_version: str) -> KerasModel:
     class_name, config = spec.get("class_name"), spec.get("config")
-    if class_name not in MODEL_CLASSES or not isinstance(config, dict):
-        raise InputError(f"not a Keras model config (class_name {class_name!r}); subclassed models cannot be read")
-    if class_name == "Sequential":
+    if class_name == "Sequential" and isinstance(config, (dict, list)):
         return _parse_sequential(config, keras_version)
-    layers = [_parse_layer(layer, keras_version) for layer in config["layers"]]
-    outputs, names = _parse_outputs(config["output_layers"], _first_node_skips(layers, config["layers"]))
-    return KerasModel(config.get("name", "model"), layers, _refs(config["input_layers"]), outputs, names,
-                      keras_version)
+    if not isinstance(class_name, str) or class_name not in MODEL_CLASSES or not isinstance(config, dict):
+        raise InputError(f"not a Keras model config (class_name {str(class_name)[:60]!r}); "
+                         "subclassed models cannot be read")
+    name = config.get("name") or "model"
+    where = f"model '{str(name)[:80]}'"
+    specs = as_list(config.get("layers"), f"{where} layers")
+    layers = [_parse_layer(layer, keras_version, f"{where} layer #{i}") for i, layer in enumerate(specs)]
+    outputs, names = _parse_outputs(config.get("output_layers"), _first_node_skips(layers, specs), where)
+    model = KerasModel(as_name(name, f"{where} name"), layers, _refs(config.get("input_layers"),
+                                                                     f"{where} input_layers"),
+                       outputs, names, keras_version)
+    check_references(model)
+    return model
 
 
-def _parse_layer(spec: JsonDict, keras_version: str) -> KerasLayer:
-    cls, cfg = spec["class_name"], spec.get("config", {})
-    name = spec.get("name") or cfg.get("name")
-    layer = KerasLayer(cls, name, cfg, [_parse_call(node) for node in spec.get("inbound_nodes", [])],
+def _parse_layer(spec: Any, keras_version: str, where: str) -> KerasLayer:
+    spec = as_dict(spec, where)
+    cls = as_name(spec.get("class_name"), f"{where} class_name")
+    cfg = spec.get("config", {})
+    if not (cls == "Sequential" and isinstance(cfg, list)):
+        cfg = as_dict(cfg, f"{where} ({cls}) config")
+    name = as_name(spec.get("name") or (cfg.get("name") if isinstance(cfg, dict) else None), f"{where} ({cls}) name")
+    here = f"layer '{name}' ({cls})"
+    for key in _SHAPE_KEYS:
+        if isinstance(cfg, dict) and cfg.get(key) is not None:
+            as_dims(cfg[key], f"{here} {key}")
+    nodes = as_list(spec.get("inbound_nodes", []), f"{here} inbound_nodes")
+    layer = KerasLayer(cls, name, cfg if isinstance(cfg, dict) else {"layers": cfg},
+                       [_parse_call(node, f"{here} inbound node {i}") for i, node in enumerate(nodes)],
                        module=str(spec.get("module") or ""))
     if cls in MODEL_CLASSES:
-        layer.submodel = parse_model(spec, keras_version)
+        layer.submodel = _parse_model(spec, keras_version)
     return layer
 
 
-def _parse_call(node: Any) -> Call:
+def _parse_call(node: Any, where: str) -> Call:
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-        args = node.get("args", [])
+        args = as_list(node.get("args", []), f"{where} args")
+        raw = as_dict(node.get("kwargs") or {}, f"{where} kwargs")
         listed = len(args) == 1 and isinstance(args[0], list)
-        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if not _has_tensor(v)}
-        counts = {k: len(list(_tensors(v))) for k, v in node.get("kwargs", {}).items() if _has_tensor(v)}
+        kwargs = {k: v for k, v in raw.items() if not _has_tensor(v, where)}
+        counts = {k: len(list(_tensors(v, where))) for k, v in raw.items() if _has_tensor(v, where)}
         if counts:
             kwargs[TENSOR_KWARGS] = counts
-        return Call(list(_tensors(args)) + list(_tensors(node.get("kwargs", {}))), kwargs, listed)
+        return Call(list(_tensors(args, where)) + list(_tensors(raw, where)), kwargs, listed)
     # Keras 2 / tfjs: [[layer, node, tensor, kwargs], ...]
     merged: JsonDict = {}
     refs = []
-    for entry in node:
-        refs.append(TensorRef(entry[0], int(entry[1]), int(entry[2])))
+    for i, entry in enumerate(as_list(node, where)):
+        refs.append(_ref(entry, f"{where} entry {i}"))
         if len(entry) > 3 and isinstance(entry[3], dict):
-            merged.update({k: v for k, v in entry[3].items() if not _has_tensor(v)})
+            merged.update({k: v for k, v in entry[3].items() if not _has_tensor(v, where)})
     return Call(refs, merged, listed=len(refs) > 1)
 
 
-def _has_tensor(value: Any) -> bool:
-    return next(_tensors(value), None) is not None
+def _ref(value: Any, where: str) -> TensorRef:
+    """``[layer, node, tensor, ...]`` -> TensorRef (Keras's keras_history)."""
+    entry = as_list(value, where)
+    if len(entry) < 3:
+        raise InputError(f"{where}: expected [layer, node index, tensor index], found {str(entry)[:60]}")
+    return TensorRef(as_name(entry[0], f"{where} layer"), as_index(entry[1], f"{where} node index"),
+                     as_index(entry[2], f"{where} tensor index"))
 
 
-def _tensors(value: Any) -> Iterator[TensorRef]:
+def _has_tensor(value: Any, where: str) -> bool:
+    return next(_tensors(value, where), None) is not None
+
+
+def _tensors(value: Any, where: str) -> Iterator[TensorRef]:
     """Every keras tensor in a nested args structure, in order."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            hist = value["config"]["keras_history"]
-            yield TensorRef(hist[0], int(hist[1]), int(hist[2]))
+            config = as_dict(value.get("config"), f"{where} keras tensor config")
+            yield _ref(config.get("keras_history"), f"{where} keras_history")
             return
         for v in value.values():
-            yield from _tensors(v)
+            yield from _tensors(v, where)
     elif isinstance(value, list):
         for v in value:
-            yield from _tensors(v)
+            yield from _tensors(v, where)
 
 
-def _refs(value: Any) -> list[TensorRef]:
+def _refs(value: Any, where: str) -> list[TensorRef]:
     """``[name, node, tensor]`` or a list of them."""
+    value = as_list(value, where)
     if value and isinstance(value[0], str):
         value = [value]
-    return [TensorRef(v[0], int(v[1]), int(v[2])) for v in value]
+    return [_ref(v, f"{where} #{i}") for i, v in enumerate(value)]
 
 
-def _parse_outputs(value: Any, skips: set[str] | None = None) -> tuple[list[TensorRef], list[str]]:
-    skips = skips or set()
+def _parse_outputs(value: Any, skips: set[str], where: str) -> tuple[list[TensorRef], list[str]]:
     if isinstance(value, dict):  # Keras 3 dict outputs keep their keys as output names
-        return _unskip(_refs(list(value.values())), skips), list(value)
-    refs = _unskip(_refs(value), skips)
+        return _unskip(_refs(list(value.values()), f"{where} output_layers"), skips), list(value)
+    refs = _unskip(_refs(value, f"{where} output_layers"), skips)
     return refs, [r.layer if r.node == 0 and r.tensor == 0 else f"{r.layer}_{r.node}_{r.tensor}" for r in refs]
 
 
@@ -197,38 +242,105 @@ def _unskip(refs: list[TensorRef], skips: set[str]) -> list[TensorRef]:
     return [TensorRef(r.layer, max(r.node - 1, 0), r.tensor) if r.layer in skips else r for r in refs]
 
 
-def _parse_sequential(config: JsonDict, keras_version: str) -> KerasModel:
-    specs = config["layers"] if isinstance(config, dict) else config
-    name = config.get("name", "sequential") if isinstance(config, dict) else "sequential"
-    layers: list[KerasLayer] = []
+def _parse_sequential(config: JsonDict | list[Any], keras_version: str) -> KerasModel:
+    raw_name = (config.get("name") or "sequential") if isinstance(config, dict) else "sequential"
+    where = f"Sequential model '{str(raw_name)[:80]}'"
+    name = as_name(raw_name, f"{where} name")
+    specs = as_list(config.get("layers") if isinstance(config, dict) else config, f"{where} layers")
     if not specs:
-        raise InputError(f"Sequential model '{name}' has no layers")
-    if specs[0]["class_name"] != "InputLayer":
-        first = specs[0].get("config", {})
+        raise InputError(f"{where} has no layers")
+    parsed = [_parse_layer(spec, keras_version, f"{where} layer #{i}") for i, spec in enumerate(specs)]
+    layers: list[KerasLayer] = []
+    if parsed[0].class_name != "InputLayer":
+        first = parsed[0].config
         shape = first.get("batch_input_shape") or first.get("batch_shape") or _build_shape(specs[0])
         if shape is None:
-            raise InputError(f"Sequential model '{name}' has no input shape; build it before saving")
+            raise InputError(f"{where} has no input shape; build it before saving")
         layers.append(KerasLayer("InputLayer", f"{name}_input", {"batch_shape": shape,
                                                                 "dtype": _dtype_name(first.get("dtype"))}))
-    for spec in specs:
-        layer = _parse_layer(spec, keras_version)
+    for layer in parsed:
         if layers:
             layer.calls = [Call([TensorRef(layers[-1].name)])]
         layers.append(layer)
     last = layers[-1].name
-    return KerasModel(name, layers, [TensorRef(layers[0].name)], [TensorRef(last)], [last], keras_version, True)
+    model = KerasModel(name, layers, [TensorRef(layers[0].name)], [TensorRef(last)], [last], keras_version, True)
+    check_references(model)
+    return model
+
+
+def check_references(model: KerasModel) -> None:
+    """Layer names are unique, and every call argument and model output names a call that exists."""
+    by_name: dict[str, KerasLayer] = {}
+    for layer in model.layers:
+        if layer.name in by_name:
+            raise InputError(f"model '{model.name}': two layers are named '{layer.name}'")
+        by_name[layer.name] = layer
+    for layer in model.layers:
+        for i, call in enumerate(layer.calls):
+            for ref in call.args:
+                _check_ref(ref, by_name, f"layer '{layer.name}' ({layer.class_name}) inbound node {i}")
+    for ref in model.inputs + model.outputs:
+        _check_ref(ref, by_name, f"model '{model.name}' inputs/outputs")
+    inputs = set(model.inputs)
+    for ref in model.outputs:
+        if ref not in inputs and ref.node >= len(by_name[ref.layer].calls):
+            raise InputError(f"model '{model.name}': output '{ref.layer}' is a layer the model never calls")
+    call_order(model)  # refuses cycles
+
+
+def call_order(model: KerasModel) -> list[tuple[KerasLayer, int]]:
+    """Every layer call, in waves of calls whose inputs are ready (model order within a wave); refuses cycles.
+
+    Linear in calls and arguments (Kahn's algorithm), so that a hostile config of many layers cannot make it
+    quadratic. A call is ready when each argument is a model input or an output of a call already in order.
+    """
+    calls = [(layer, i) for layer in model.layers for i in range(len(layer.calls))]
+    index = {(layer.name, i): k for k, (layer, i) in enumerate(calls)}
+    inputs = set(model.inputs)
+    missing = [0] * len(calls)
+    waiters: dict[int, list[int]] = {}
+    for k, (layer, i) in enumerate(calls):
+        for arg in layer.calls[i].args:
+            if arg not in inputs:
+                missing[k] += 1
+                waiters.setdefault(index.get((arg.layer, arg.node), -1), []).append(k)
+    order: list[int] = []
+    wave = [k for k, count in enumerate(missing) if count == 0]
+    while wave:
+        order += wave
+        after = []
+        for k in wave:
+            for w in waiters.get(k, ()):
+                missing[w] -= 1
+                after += [w] if missing[w] == 0 else []
+        wave = sorted(after)
+    if len(order) < len(calls):
+        waiting = sorted({calls[k][0].name for k, count in enumerate(missing) if count})
+        raise InputError(f"model '{model.name}': layer(s) {', '.join(waiting[:5])} read outputs that are never "
+                         "computed (a cycle, a layer calling itself, or an input the model does not list)")
+    return [calls[k] for k in order]
+
+
+def _check_ref(ref: TensorRef, by_name: dict[str, KerasLayer], where: str) -> None:
+    producer = by_name.get(ref.layer)
+    if producer is None:
+        raise InputError(f"{where}: reads layer '{ref.layer[:80]}', which the model does not have")
+    calls = max(len(producer.calls), 1)
+    if ref.node >= calls:
+        raise InputError(f"{where}: reads call {ref.node} of layer '{ref.layer}', which is called {calls} time(s)")
 
 
 def _build_shape(spec: JsonDict) -> list[Any] | None:
     build = spec.get("build_config") or {}
-    shape = build.get("input_shape")
-    return list(shape) if shape else None
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    return list(shape) if isinstance(shape, list) and shape else None
 
 
 def _dtype_name(dtype: Any) -> str:
     """A layer dtype: a string (Keras 2) or a DTypePolicy dict (Keras 3)."""
     if isinstance(dtype, dict):
-        return str(dtype.get("config", {}).get("name", "float32"))
+        config = dtype.get("config")
+        return str(config.get("name", "float32")) if isinstance(config, dict) else "float32"
     return str(dtype or "float32")
 
 
@@ -238,7 +350,7 @@ def input_shape(layer: KerasLayer) -> list[int | None]:
     shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
     if shape is None:
         raise InputError(f"input layer '{layer.name}' has no shape")
-    return [None if d is None else int(d) for d in shape]
+    return as_dims(shape, f"input layer '{layer.name}' shape")
 
 
 def layer_dtype(layer: KerasLayer) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 from types import ModuleType
@@ -17,6 +18,16 @@ def _import(module: str, what: str, fmt: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as e:
         raise MissingDependencyError(f"the {fmt} input needs {what}, which is not installed: {EXTRA}") from e
+
+
+def require_tensorflow(fmt: str) -> None:
+    """Fail in one line when TensorFlow is not installed, without importing it (seconds) to find out."""
+    try:
+        found = importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules holds None (blocked) or a module without a spec
+        found = False
+    if not found:
+        raise MissingDependencyError(f"the {fmt} input needs TensorFlow, which is not installed: {EXTRA}")
 
 
 def tensorflow(fmt: str) -> ModuleType:

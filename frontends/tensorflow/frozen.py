@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import onnx_ir as ir
 
-from frontends.tensorflow.deps import tensorflow
+from frontends.tensorflow.deps import require_tensorflow, tensorflow
 from frontends.tensorflow.graphdef import GraphDef, placeholders_reaching, sink_nodes
 from frontends.tensorflow.lower import Io, Lowering, lower
-from frontends.tensorflow.savedmodel import handle_debug_ops
+from frontends.tensorflow.savedmodel import first_line, handle_debug_ops, load_errors
+from frontends.tensorflow.screen import screen_frozen
 from pivot.errors import InputError
 
 FMT = "tf_frozen_model"
@@ -22,26 +23,29 @@ _NOT_GRAPHS = frozenset({"saved_model.pb", "fingerprint.pb", "keras_metadata.pb"
 
 
 def sniff_frozen(path: Path) -> bool:
-    """A ``.pb`` file that is not one of a SavedModel's own files and starts like a GraphDef."""
-    if not path.is_file() or path.suffix.lower() != ".pb" or path.name in _NOT_GRAPHS:
+    """A ``.pb`` file that is not one of a SavedModel's own files and starts like a GraphDef (never raises)."""
+    if path.suffix.lower() != ".pb" or path.name in _NOT_GRAPHS:
         return False
-    with path.open("rb") as f:
-        head = f.read(1)
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as f:
+            head = f.read(1)
+    except (OSError, ValueError):  # unreadable, a NUL in the name
+        return False
     return bool(head) and head[0] in _GRAPHDEF_FIRST_BYTES
 
 
 def read_graph_def(path: Path) -> GraphDef:
-    """Parse the GraphDef at ``path``."""
-    from google.protobuf.message import DecodeError
-
+    """Parse the GraphDef at ``path``, screened first (no file or Python ops, constants within the budget)."""
+    require_tensorflow(FMT)  # a missing extra first: then nothing is read
+    data = screen_frozen(path)
     tf = tensorflow(FMT)
-    if not path.is_file():
-        raise InputError(f"{path}: not a file")
     graph_def = tf.compat.v1.GraphDef()
     try:
-        graph_def.ParseFromString(path.read_bytes())
-    except DecodeError as e:
-        raise InputError(f"{path}: not a TensorFlow GraphDef: {e}") from e
+        graph_def.ParseFromString(data)
+    except load_errors(tf) as e:
+        raise InputError(f"{path}: not a TensorFlow GraphDef: {first_line(e)}") from e
     return graph_def
 
 
@@ -78,7 +82,7 @@ def load_frozen(path: Path, outputs: tuple[str, ...], strip: bool, structured: b
     ios = _check(path, graph_def, outputs)
     handle_debug_ops(graph_def, strip)
     inputs = tuple(Io(n, f"{n}:0") for n in placeholders_reaching(graph_def, [io.tensor for io in ios]))
-    return lower(graph_def, Lowering(FMT, inputs, tuple(ios))), ios
+    return lower(graph_def, Lowering(FMT, inputs, tuple(ios), source=str(path))), ios
 
 
 def run_frozen(path: Path, outputs: list[Io], feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -86,8 +90,11 @@ def run_frozen(path: Path, outputs: list[Io], feeds: dict[str, np.ndarray]) -> d
     tf = tensorflow(FMT)
     graph_def = read_graph_def(path)
     graph: Any = tf.Graph()
-    with graph.as_default():
-        tf.compat.v1.import_graph_def(graph_def, name="")
-    with tf.compat.v1.Session(graph=graph) as session:
-        values = session.run([io.tensor for io in outputs], {f"{k}:0": v for k, v in feeds.items()})
+    try:
+        with graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def, name="")
+        with tf.compat.v1.Session(graph=graph) as session:
+            values = session.run([io.tensor for io in outputs], {f"{k}:0": v for k, v in feeds.items()})
+    except load_errors(tf) as e:
+        raise InputError(f"{path}: TensorFlow cannot run the graph: {first_line(e)}") from e
     return {io.key: np.asarray(v) for io, v in zip(outputs, values, strict=True)}

@@ -55,6 +55,7 @@ class Lowering:
     inputs: tuple[Io, ...]
     outputs: tuple[Io, ...]
     structured_keys: tuple[str, ...] | None = None
+    source: str = ""  # the model's path, named in errors
 
 
 def lower(graph_def: GraphDef, spec: Lowering) -> ir.Model:
@@ -67,7 +68,8 @@ def lower(graph_def: GraphDef, spec: Lowering) -> ir.Model:
                                               custom_op_handlers=EXTRA_HANDLERS)
     except Exception as e:  # tf2onnx raises whatever its op handlers raise: one line names the cause
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConversionError(f"tf2onnx {t2o.__version__} cannot convert this graph: {detail}") from e
+        where = f"{spec.source}: " if spec.source else ""
+        raise ConversionError(f"{where}tf2onnx {t2o.__version__} cannot convert this graph: {detail[:300]}") from e
     _check_converted(proto, t2o.__version__)
     model = ir.serde.deserialize_model(proto)
     _restore_io(model, spec)

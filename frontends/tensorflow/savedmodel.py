@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import onnx_ir as ir
 
-from frontends.tensorflow.deps import tensorflow
+from frontends.tensorflow.deps import require_tensorflow, tensorflow
 from frontends.tensorflow.graphdef import UNCONVERTIBLE_DEBUG_OPS, GraphDef, debug_nodes, strip_debug_ops
 from frontends.tensorflow.lower import Io, Lowering, lower
+from frontends.tensorflow.screen import screen_saved_model
 from pivot.errors import ConversionError, InputError, Unsupported, UnsupportedOpsError
 
 
@@ -28,28 +29,43 @@ class SavedModelRequest:
 
 
 def is_saved_model_dir(path: Path) -> bool:
-    """A directory holding ``saved_model.pb`` (cheap: no parsing)."""
-    return path.is_dir() and (path / "saved_model.pb").is_file()
+    """A directory holding ``saved_model.pb`` (cheap: no parsing; never raises)."""
+    try:
+        return path.is_dir() and (path / "saved_model.pb").is_file()
+    except (OSError, ValueError):  # unreadable folder, a NUL in the name
+        return False
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of a library's message (TensorFlow's run to pages), cut to a readable length."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(e).__name__
+
+
+def load_errors(tf: Any) -> tuple[type[BaseException], ...]:
+    """What TensorFlow's readers raise on a damaged model: protobuf, file-system, op and malformed-structure errors."""
+    from google.protobuf.message import DecodeError
+
+    return (DecodeError, tf.errors.OpError, RuntimeError, ValueError, OSError, KeyError, TypeError, IndexError,
+            AttributeError, AssertionError, NotImplementedError)
 
 
 @lru_cache(maxsize=2)
 def _load(path: str, tags: tuple[str, ...], fmt: str) -> Any:
     """The loaded SavedModel object (cached: ``validate`` calls the reference once per sample)."""
+    require_tensorflow(fmt)  # a missing extra first: then nothing is read
+    root = screen_saved_model(Path(path))  # before TensorFlow reads anything: it follows whatever it is given
     tf = tensorflow(fmt)
     try:
-        return tf.saved_model.load(path, tags=list(tags) or None)
-    except (RuntimeError, ValueError, OSError, tf.errors.OpError) as e:
-        raise InputError(f"{path}: cannot load the SavedModel with tags {list(tags)}: {_first_line(e)}") from e
+        return tf.saved_model.load(str(root), tags=list(tags) or None)
+    except load_errors(tf) as e:
+        raise InputError(f"{path}: cannot load the SavedModel with tags {list(tags)}: {first_line(e)}") from e
 
 
 def signature_function(path: Path, req: SavedModelRequest) -> tuple[str, Any]:
     """The signature's name and its concrete function."""
-    if not is_saved_model_dir(path):
+    pb = path / "saved_model.pb"
+    if not (pb.exists() or pb.is_symlink()):  # anything else named so is refused by the screen, with its reason
         raise InputError(f"{path}: not a SavedModel directory (no saved_model.pb)")
     signatures = _load(str(path.resolve()), req.tags, req.fmt).signatures
     name = next((s for s in req.signatures if s in signatures), None)
@@ -89,8 +105,8 @@ def freeze(fn: Any, name: str, req: SavedModelRequest) -> tuple[GraphDef, Loweri
     in_keys, out_keys = _input_keys(fn, name), _output_keys(fn, name)
     try:
         frozen = convert_variables_to_constants_v2(fn, lower_control_flow=False, aggressive_inlining=True)
-    except (ValueError, RuntimeError, tf.errors.OpError) as e:
-        raise ConversionError(f"signature {name}: cannot freeze its variables: {_first_line(e)}") from e
+    except load_errors(tf) as e:
+        raise ConversionError(f"signature {name}: cannot freeze its variables: {first_line(e)}") from e
     placeholders = [t for t in frozen.inputs if t.dtype != tf.resource]
     inputs = tuple(Io(k, t.name) for k, t in zip(in_keys, placeholders, strict=True))
     outputs = tuple(Io(k, t.name) for k, t in zip(out_keys, frozen.outputs, strict=True))
@@ -114,9 +130,12 @@ def handle_debug_ops(graph_def: GraphDef, strip: bool) -> None:
 def load_saved_model(path: Path, req: SavedModelRequest) -> ir.Model:
     """Lower one signature of the SavedModel at ``path`` to ONNX."""
     name, fn = signature_function(path, req)
-    graph_def, spec = freeze(fn, name, req)
+    try:
+        graph_def, spec = freeze(fn, name, req)
+    except ConversionError as e:  # the signature's own message, with the model it belongs to
+        raise ConversionError(f"{path}: {e}") from e
     handle_debug_ops(graph_def, req.strip_debug_ops)
-    return lower(graph_def, spec)
+    return lower(graph_def, replace(spec, source=str(path)))
 
 
 def run_signature(path: Path, req: SavedModelRequest, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -127,5 +146,8 @@ def run_signature(path: Path, req: SavedModelRequest, feeds: dict[str, np.ndarra
     missing = sorted(set(specs) - set(feeds))
     if missing:
         raise InputError(f"signature {name}: no value for input(s) {', '.join(missing)}")
-    out = fn(**{k: tf.constant(feeds[k], dtype=spec.dtype) for k, spec in specs.items()})
+    try:
+        out = fn(**{k: tf.constant(feeds[k], dtype=spec.dtype) for k, spec in specs.items()})
+    except load_errors(tf) as e:
+        raise InputError(f"{path}: TensorFlow cannot run signature {name}: {first_line(e)}") from e
     return {k: np.asarray(out[k]) for k in sorted(out)}

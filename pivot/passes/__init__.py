@@ -5,21 +5,25 @@ from __future__ import annotations
 import onnx_ir as ir
 from onnx_ir.passes import common
 
+from pivot.errors import ConversionError
 from pivot.passes.cleanup import DropoutToIdentityPass, IdentityEliminationPass
-from pivot.passes.fold import FoldConstantsPass
+from pivot.passes.fold import DEFAULT_MAX_FOLD_BYTES, FoldConstantsPass, FoldLimit
 from pivot.passes.fold_bn import FoldBatchNormPass
 from pivot.passes.normalize import TARGET_OPSET, normalize_opset
-from pivot.passes.onnx_api import CheckModelPass, InferShapesPass
+from pivot.passes.onnx_api import CheckModelPass, InferShapesPass, probe_native
 from pivot.passes.transpose import ComposeTransposesPass
 
-__all__ = ["TARGET_OPSET", "default_pipeline", "optimize"]
+__all__ = ["DEFAULT_MAX_FOLD_BYTES", "TARGET_OPSET", "FoldLimit", "default_pipeline", "optimize"]
 
 
-def default_pipeline() -> ir.passes.PassBase:
-    """Infer shapes, fold constants, compose transposes, fold batch norms, remove dead nodes, sort."""
+def default_pipeline(fold_limit: FoldLimit | None = None) -> ir.passes.PassBase:
+    """Infer shapes, fold constants, compose transposes, fold batch norms, remove dead nodes, sort.
+
+    ``fold_limit`` counts the bytes folded over every step (default: ``FoldLimit.for_model`` per run).
+    """
     simplify = ir.passes.PassManager(
         [
-            FoldConstantsPass(),
+            FoldConstantsPass(fold_limit),
             DropoutToIdentityPass(),
             IdentityEliminationPass(),
             ComposeTransposesPass(),
@@ -41,7 +45,22 @@ def default_pipeline() -> ir.passes.PassBase:
     )
 
 
-def optimize(model: ir.Model, target_opset: int = TARGET_OPSET) -> ir.Model:
-    """Normalize the opset, then run the default pipeline; returns the optimized pivot model."""
+def optimize(model: ir.Model, target_opset: int = TARGET_OPSET, *, max_fold_bytes: int | None = None) -> ir.Model:
+    """Normalize the opset, then run the default pipeline; returns the optimized pivot model.
+
+    ``max_fold_bytes`` bounds the bytes of constants folding may create over the whole pipeline (default:
+    max(256 MiB, 2 x the model's initializer bytes)); a node that would pass it raises ``InputError``.
+    An input error raised inside a pass comes out as itself, not wrapped in onnx_ir's ``PassError``.
+    """
     common.RemoveInitializersFromInputsPass()(model)
-    return default_pipeline()(normalize_opset(model, target_opset)).model
+    probe_native(model, target_opset)
+    limit = FoldLimit.for_model(model, max_fold_bytes)
+    try:
+        return default_pipeline(limit)(normalize_opset(model, target_opset)).model
+    except ir.passes.PassError as e:
+        cause: BaseException | None = e
+        while cause is not None and not isinstance(cause, ConversionError):
+            cause = cause.__cause__
+        if cause is None:
+            raise
+        raise cause from None

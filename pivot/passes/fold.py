@@ -2,20 +2,57 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 import onnx_ir as ir
 from onnx.reference import ReferenceEvaluator
+
+from pivot.errors import InputError
+from pivot.ir import first_line
+from pivot.passes.fold_size import label, predict_bytes
+from pivot.untrusted import charge
 
 # Never fold these: they are random or carry subgraphs (which the folder does not evaluate).
 _NO_FOLD = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
             "Bernoulli", "If", "Loop", "Scan", "SequenceConstruct", "SequenceEmpty", "Optional"}
 # Expanding ops may turn a few bytes into a huge weight; tfjs computes those at run time instead.
 _MAX_EXPANSION_BYTES = 1 << 20
+# onnx's reference evaluator runs these element by element in Python: a big one would fold for hours.
+_SLOW = {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "DeformConv", "Resize", "Upsample", "MaxPool",
+         "AveragePool", "LpPool", "MaxUnpool", "MaxRoiPool", "RoiAlign", "GridSample", "Col2Im", "NonMaxSuppression",
+         "LSTM", "GRU", "RNN", "DFT", "STFT", "MelWeightMatrix", "AffineGrid", "CenterCropPad", "ImageDecoder"}
+_SLOW_MAX_ELEMENTS = 1 << 16
+# The default --max-fold-bytes: folded constants may total this much, or twice the model's weights if more.
+DEFAULT_MAX_FOLD_BYTES = 256 << 20
+
+
+class FoldLimit:
+    """Bytes of constants one conversion may fold, counted over every run of the folding pass."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+
+    @staticmethod
+    def for_model(model: ir.Model, max_fold_bytes: int | None = None) -> FoldLimit:
+        """``max_fold_bytes``, else max(``DEFAULT_MAX_FOLD_BYTES``, 2 x the bytes of the model's initializers)."""
+        if max_fold_bytes is not None:
+            return FoldLimit(max_fold_bytes)
+        weights = sum(v.const_value.nbytes for v in model.graph.initializers.values() if v.const_value is not None)
+        return FoldLimit(max(DEFAULT_MAX_FOLD_BYTES, 2 * weights))
+
+    def take(self, nbytes: int, node: ir.Node) -> None:
+        """Account for ``nbytes`` folded by ``node`` (before it is evaluated); refuse past the limit."""
+        if self.used + nbytes > self.limit:
+            raise InputError(f"{label(node)} would fold into {nbytes} bytes of constants, over the "
+                             f"--max-fold-bytes limit {self.limit} ({self.used} bytes folded before it)")
+        charge(nbytes, f"constant folding of {label(node)}", "the model computes huge constants")
+        self.used += nbytes
 
 
 def _static_dims(value: ir.Value) -> list[int] | None:
-    if value.shape is None or not all(isinstance(d, int) for d in value.shape):
+    if value.shape is None or not all(isinstance(d, int) and d >= 0 for d in value.shape):
         return None
     return [int(d) for d in value.shape]  # type: ignore[arg-type]
 
@@ -26,7 +63,8 @@ def _shape_of(node: ir.Node) -> np.ndarray | None:
     if dims is None:
         return None
     if node.op_type == "Size":
-        return np.array(int(np.prod(dims, dtype=np.int64)), dtype=np.int64)
+        size = math.prod(dims)
+        return np.array(size, dtype=np.int64) if size <= np.iinfo(np.int64).max else None
     start_attr, end_attr = node.attributes.get("start"), node.attributes.get("end")
     start = start_attr.as_int() if start_attr else 0
     end = end_attr.as_int() if end_attr else len(dims)
@@ -50,26 +88,40 @@ def _evaluate(node: ir.Node, opset: int) -> list[np.ndarray] | None:
                           for n, a in feeds.items()],
         [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in outs])
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
-    return [np.asarray(r) for r in ReferenceEvaluator(model).run(None, feeds)]
+    try:
+        results = ReferenceEvaluator(model).run(None, feeds)
+    except NotImplementedError:  # an op onnx's evaluator lacks: tfjs computes it at run time
+        return None
+    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, RuntimeError) as e:
+        raise InputError(f"{label(node)} fails on its constant inputs ({first_line(e)})") from None
+    return [np.asarray(r) for r in results]
 
 
 class FoldConstantsPass(ir.passes.InPlacePass):
     """Replaces nodes with constant results by initializers.
 
     Handles: nodes whose inputs are all initializers (evaluated with onnx's reference
-    evaluator); Shape and Size of statically shaped tensors; Constant nodes. Leaves alone:
-    random ops, control flow, custom domains, and results that would expand small inputs into
-    more than 1 MiB.
+    evaluator); Shape and Size of statically shaped tensors; Constant nodes. The size of every
+    result is predicted before the node is evaluated (``fold_size``) and counted against the
+    conversion's ``FoldLimit``. Leaves alone: random ops, control flow, custom domains, results
+    whose size cannot be predicted, and results that would expand small inputs into more than 1 MiB.
     """
+
+    def __init__(self, limit: FoldLimit | None = None) -> None:
+        super().__init__()
+        self.limit = limit
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         opset = model.opset_imports.get("", 1)
+        limit = self.limit if self.limit is not None else FoldLimit.for_model(model)
         modified = False
         for node in list(model.graph):
             if node.domain not in ("", "ai.onnx") or node.op_type in _NO_FOLD:
                 continue
             results = _shape_of(node) if node.op_type in ("Shape", "Size") else None
-            values = [results] if results is not None else _evaluate_guarded(node, opset)
+            if results is not None:
+                limit.take(results.nbytes, node)
+            values = [results] if results is not None else _evaluate_guarded(node, opset, limit)
             if values is None:
                 continue
             _replace_with_constants(model.graph, node, values)
@@ -77,16 +129,25 @@ class FoldConstantsPass(ir.passes.InPlacePass):
         return ir.passes.PassResult(model, modified)
 
 
-def _evaluate_guarded(node: ir.Node, opset: int) -> list[np.ndarray] | None:
+def _evaluate_guarded(node: ir.Node, opset: int, limit: FoldLimit) -> list[np.ndarray] | None:
+    """Evaluate a node with constant inputs when its predicted result is small enough, else None."""
     if any(v is not None and v.const_value is None for v in node.inputs):
         return None
-    values = _evaluate(node, opset)
-    if values is None:
+    out_bytes = predict_bytes(node, opset)
+    if out_bytes is None:
         return None
     in_bytes = sum(v.const_value.nbytes for v in node.inputs if v is not None and v.const_value is not None)
-    out_bytes = sum(v.nbytes for v in values)
     if out_bytes > _MAX_EXPANSION_BYTES and out_bytes > 2 * in_bytes:
         return None
+    if node.op_type in _SLOW and (out_bytes + in_bytes) // 4 > _SLOW_MAX_ELEMENTS:
+        return None
+    limit.take(out_bytes, node)
+    values = _evaluate(node, opset)
+    if values is None or any(v.dtype == object for v in values):
+        return None
+    actual = sum(v.nbytes for v in values)
+    if actual > out_bytes:  # a prediction too low is a bug of ours; still count what was made
+        limit.take(actual - out_bytes, node)
     return values
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import onnx_ir as ir
 
 from pivot import ir as pir
+from pivot.untrusted import charge
 
 
 def _consts(node: ir.Node, first: int) -> list[np.ndarray] | None:
@@ -52,8 +53,16 @@ def _foldable(conv: ir.Node, bn: ir.Node) -> bool:
         return False
     w = conv.inputs[1]
     b = conv.inputs[2] if len(conv.inputs) > 2 else None
-    return (w is not None and w.const_value is not None and (b is None or b.const_value is not None)
-            and _consts(bn, 1) is not None)
+    if w is None or w.const_value is None or (b is not None and b.const_value is None) or len(bn.inputs) != 5:
+        return False
+    # Every statistic (and the bias) must hold one value per output channel, else the model is broken:
+    # leave it for the checker and the emitters to report instead of broadcasting it into new weights.
+    dims = w.const_value.shape.numpy()
+    axis = 0 if conv.op_type == "Conv" else 1
+    if len(dims) < 3:
+        return False
+    per_channel = [v for v in (*bn.inputs[1:], b) if v is not None]
+    return all(v.const_value is not None and tuple(v.const_value.shape.numpy()) == (dims[axis],) for v in per_channel)
 
 
 def _fold(graph: ir.Graph, conv: ir.Node, bn: ir.Node) -> None:
@@ -62,6 +71,8 @@ def _fold(graph: ir.Graph, conv: ir.Node, bn: ir.Node) -> None:
     eps = eps_attr.as_float() if eps_attr is not None else 1e-5
     factor = scale / np.sqrt(var + eps)
     w_value = conv.inputs[1]
+    # A float64 copy and the folded float32 weights: up to three times the weights' float32 bytes.
+    charge(3 * w_value.const_value.nbytes, f"node '{conv.name}' ({conv.op_type}) folding a batch normalization")  # type: ignore[union-attr]
     w = w_value.const_value.numpy().astype(np.float64)  # type: ignore[union-attr]
     axis = 0 if conv.op_type == "Conv" else 1
     shape = [1] * w.ndim

@@ -36,7 +36,7 @@ def normalize_opset(model: ir.Model, target: int = TARGET_OPSET) -> ir.Model:
     try:
         converted = pir.call_light(model, convert)
     except Exception as e:  # the C++ converter raises RuntimeError/ValueError with its reason
-        raise InputError(f"cannot convert the model from opset {opset} to {target}: {e}") from e
+        raise InputError(f"cannot convert the model from opset {opset} to {target}: {pir.first_line(e)}") from None
     result = pir.reattach_initializers(ir.serde.deserialize_model(converted), model)
     result.ir_version = max(result.ir_version or 0, 8)
     _fix_legacy_resizes(result, legacy)

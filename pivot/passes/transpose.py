@@ -27,6 +27,8 @@ class ComposeTransposesPass(ir.passes.InPlacePass):
             if producer is not None and producer.op_type == "Transpose" and _perm(producer) is not None:
                 inner = _perm(producer)
                 assert inner is not None
+                if len(inner) != len(perm):
+                    continue
                 perm = [inner[p] for p in perm]
                 node.replace_input_with(0, producer.inputs[0])
                 node.attributes["perm"] = ir.AttrInt64s("perm", perm)
@@ -39,5 +41,9 @@ class ComposeTransposesPass(ir.passes.InPlacePass):
 
 
 def _perm(node: ir.Node) -> list[int] | None:
+    """The perm attribute when it is a real permutation (a broken one is left for the emitter to report)."""
     attr = node.attributes.get("perm")
-    return list(attr.as_ints()) if attr is not None else None
+    if attr is None or attr.type != ir.AttributeType.INTS:
+        return None
+    perm = list(attr.as_ints())
+    return perm if sorted(perm) == list(range(len(perm))) else None

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import to_channels_first, to_channels_last
+from backends.tfjs_graph.emitters.common import invalid, to_channels_first, to_channels_last
 from backends.tfjs_graph.emitters.elementwise import is_int, t_of
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, tf_dtype
@@ -130,6 +130,11 @@ def shrink(ctx: EmitCtx) -> None:
     """Shrink(input; bias, lambd) -> output."""
     ops, x = _Ops(ctx), ctx.input(0)
     bias, lambd = float(ctx.attr("bias", 0.0)), float(ctx.attr("lambd", 0.5))
+    if ctx.out_dtype() == "DT_INT32":
+        if not (np.isfinite(bias) and np.isfinite(lambd)):
+            raise invalid(ctx, f"bias {bias} and lambd {lambd} must be finite for an integer input")
+        # Past the int32 range both act as the range's end on int32 values.
+        bias, lambd = (float(np.clip(v, 1 - (1 << 31), (1 << 31) - 1)) for v in (bias, lambd))
     upper = ops("SelectV2", ops("Greater", x, ops.const(lambd)), ops("Sub", x, ops.const(bias)), ops.const(0.0))
     below = ops("Less", x, ops.const(-lambd))
     ctx.set_output(0, ops("SelectV2", below, ops("AddV2", x, ops.const(bias)), upper, last=True))

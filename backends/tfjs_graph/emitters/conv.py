@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, to_channels_first, to_channels_last, transpose
+from backends.tfjs_graph.emitters.common import (
+    int_const,
+    invalid,
+    positive_ints,
+    to_channels_first,
+    to_channels_last,
+    transpose,
+)
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -14,12 +21,31 @@ Pads = list[tuple[int, int]]
 
 
 # -- geometry shared with pool.py -----------------------------------------------------------
-def spatial_ints(ctx: EmitCtx, name: str, n: int, default: int) -> list[int]:
-    """An ints attribute with one value per spatial dim (default when absent)."""
-    values = ctx.attr(name) or [default] * n
-    if len(values) != n:
-        raise fail("attribute", f"{name} has {len(values)} values for {n} spatial dims")
-    return [int(v) for v in values]
+def spatial_ints(ctx: EmitCtx, name: str, n: int, default: int, minimum: int = 1) -> list[int]:
+    """An ints attribute with one value >= ``minimum`` per spatial dim (default when absent)."""
+    return positive_ints(ctx, name, ctx.attr(name) or [default] * n, n, minimum)
+
+
+def check_groups(ctx: EmitCtx, transposed: bool = False) -> int:
+    """``group`` of a Conv / ConvTranspose, checked against the static channel counts of X and W (ONNX rules)."""
+    group = ctx.attr("group", 1)
+    if not isinstance(group, int) or group < 1:
+        raise invalid(ctx, f"group {group} must be a positive integer")
+    shape, w_shape = ctx.shape(0), ctx.shape(1)
+    if shape is not None and w_shape is not None and len(w_shape) != len(shape):
+        raise invalid(ctx, f"W has rank {len(w_shape)} but X has rank {len(shape)}")
+    channels = shape[1] if shape is not None and len(shape) > 1 else None
+    # W is [M, C/group, k...] for Conv and [C, M/group, k...] for ConvTranspose.
+    w_out, w_in = (w_shape[0], w_shape[1]) if w_shape is not None and len(w_shape) > 1 else (None, None)
+    if transposed:
+        w_in, w_out = w_out, w_in
+    if channels is not None and channels % group:
+        raise invalid(ctx, f"group {group} does not divide the {channels} input channels")
+    if channels is not None and w_in is not None and w_in * (1 if transposed else group) != channels:
+        raise invalid(ctx, f"W expects {w_in * (1 if transposed else group)} input channels, X has {channels}")
+    if not transposed and w_out is not None and w_out % group:
+        raise invalid(ctx, f"group {group} does not divide the {w_out} output channels of W")
+    return group
 
 
 def effective(kernel: Sequence[int], dilations: Sequence[int]) -> list[int]:
@@ -66,9 +92,7 @@ def resolve_pads(ctx: EmitCtx, eff: Sequence[int], strides: Sequence[int]) -> Pa
         return same_pads(static_spatial(ctx, 0, auto_pad), eff, strides, auto_pad == "SAME_UPPER")
     if auto_pad != "NOTSET":
         raise fail("attribute", f"auto_pad {auto_pad!r} is not an ONNX value")
-    pads = [int(p) for p in ctx.attr("pads") or [0] * (2 * n)]
-    if len(pads) != 2 * n or min(pads) < 0:
-        raise fail("attribute", f"pads {pads} must hold {2 * n} non-negative values")
+    pads = positive_ints(ctx, "pads", ctx.attr("pads") or [0] * (2 * n), 2 * n, 0)
     return [(pads[i], pads[i + n]) for i in range(n)]
 
 
@@ -181,8 +205,11 @@ def _conv_geometry(ctx: EmitCtx, n: int) -> tuple[list[int], list[int], Pads | N
     kernel = ctx.attr("kernel_shape") or (list(w_shape[2:]) if w_shape is not None else None)
     if kernel is None or any(k is None for k in kernel):
         raise fail("dynamic_shape", "the kernel shape is unknown", "give the weights a static shape")
+    kernel = positive_ints(ctx, "kernel_shape", kernel, n)
+    if w_shape is not None and len(w_shape) == n + 2 and list(w_shape[2:]) != kernel and None not in w_shape[2:]:
+        raise invalid(ctx, f"kernel_shape {kernel} differs from the shape of W {list(w_shape)}")
     strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
-    eff = effective([int(k) for k in kernel], dilations)
+    eff = effective(kernel, dilations)
     pads = resolve_pads(ctx, eff, strides)
     strided = any(s > 1 for s in strides) and any(d > 1 for d in dilations)
     if strided and pads is None:
@@ -230,8 +257,8 @@ def conv(ctx: EmitCtx) -> None:
     if rank not in (3, 4, 5):
         raise fail("attribute", f"Conv over {rank - 2} spatial dims is not supported (1-D, 2-D and 3-D only)")
     one_d, core = rank == 3, max(rank, 4)
+    group = check_groups(ctx)
     strides, dilations, pads = _conv_geometry(ctx, rank - 2)
-    group = int(ctx.attr("group", 1))
     channels = (ctx.shape(0) or (None, None))[1]
     x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
     x = to_channels_last(ctx, x, core)

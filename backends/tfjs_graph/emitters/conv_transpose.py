@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, to_channels_first, to_channels_last, transpose
+from backends.tfjs_graph.emitters.common import (
+    int_const,
+    invalid,
+    positive_ints,
+    table,
+    to_channels_first,
+    to_channels_last,
+    transpose,
+)
 from backends.tfjs_graph.emitters.conv import (
     Pads,
     add_bias,
     auto_pad_of,
     channel_slice,
+    check_groups,
     concat_channels,
     effective,
     expand_1d,
@@ -39,10 +50,11 @@ def _transpose_pads(ctx: EmitCtx, sizes: list[int], eff: list[int], strides: lis
         target = [n * s for n, s in zip(sizes, strides, strict=True)]
     if target is None:
         n = len(sizes)
-        flat = [0] * (2 * n) if auto_pad == "VALID" else [int(p) for p in ctx.attr("pads") or [0] * (2 * n)]
+        flat = [0] * (2 * n) if auto_pad == "VALID" else positive_ints(ctx, "pads", ctx.attr("pads") or [0] * (2 * n),
+                                                                        2 * n, 0)
         pads = [(flat[i], flat[i + n]) for i in range(n)]
         return pads, [f - b - e for f, (b, e) in zip(full, pads, strict=True)], [0] * n
-    target = [int(t) for t in target][-len(sizes):]
+    target = positive_ints(ctx, "output_shape", list(target)[-len(sizes):], len(sizes))
     totals = [max(0, f - t) for f, t in zip(full, target, strict=True)]
     extra = [max(0, t - f) for f, t in zip(full, target, strict=True)]
     upper = auto_pad == "SAME_UPPER"
@@ -54,16 +66,17 @@ def _geometry(ctx: EmitCtx, sizes: list[int], kernel: list[int]) -> Geometry:
     """Strides, pads, output sizes (before the appended zeros), appended zeros and dilations per spatial dim."""
     n = len(sizes)
     strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
-    out_pad = spatial_ints(ctx, "output_padding", n, 0)
+    out_pad = spatial_ints(ctx, "output_padding", n, 0, minimum=0)
     if any(op >= s for op, s in zip(out_pad, strides, strict=True)):
         raise fail("attribute", f"output_padding {out_pad} must be smaller than strides {strides}")
     pads, outs, extra = _transpose_pads(ctx, sizes, effective(kernel, dilations), strides, out_pad)
     return strides, pads, outs, extra, dilations
 
 
-def _dilate(w: np.ndarray, dilations: list[int]) -> np.ndarray:
+def _dilate(ctx: EmitCtx, w: np.ndarray, dilations: list[int]) -> np.ndarray:
     """[C_in, C_out/g, *k] with zeros inserted between the taps (the dilated kernel is then exact)."""
     shape = [(k - 1) * d + 1 for k, d in zip(w.shape[2:], dilations, strict=True)]
+    table(ctx, math.prod([*w.shape[:2], *shape]), "the dilated filter", 4)
     out = np.zeros((*w.shape[:2], *shape), np.float32)
     taps = (slice(None), slice(None), *(slice(None, None, d) for d in dilations))
     out[taps] = w
@@ -81,7 +94,7 @@ def _filter_2d(ctx: EmitCtx, one_d: bool, dilations: list[int]) -> str:
         return transpose(ctx, ref, [2, 3, 1, 0], "filter/hwoi")
     w = w.astype(np.float32)
     w = w[:, :, None, :] if one_d else w
-    return ctx.constant(np.ascontiguousarray(_dilate(w, dilations).transpose(2, 3, 1, 0)), "filter")
+    return ctx.constant(np.ascontiguousarray(_dilate(ctx, w, dilations).transpose(2, 3, 1, 0)), "filter")
 
 
 def _output_shape(ctx: EmitCtx, batch: int | None, rest: list[int]) -> str:
@@ -147,7 +160,7 @@ def _filter_3d(ctx: EmitCtx, dilations: list[int]) -> tuple[str, list[int]]:
         flipped = ctx.add("ReverseV2", [ctx.input(1), int_const(ctx, [2, 3, 4], "filter/flip_axes")],
                           suffix="filter/flip")
         return transpose(ctx, flipped, [2, 3, 4, 0, 1], "filter/dhwio"), [int(k or 0) for k in (ctx.shape(1) or ())[2:]]
-    kernel = _dilate(w.astype(np.float32), dilations)[:, :, ::-1, ::-1, ::-1]
+    kernel = _dilate(ctx, w.astype(np.float32), dilations)[:, :, ::-1, ::-1, ::-1]
     return ctx.constant(np.ascontiguousarray(kernel.transpose(2, 3, 4, 0, 1)), "filter"), list(kernel.shape[2:])
 
 
@@ -158,7 +171,7 @@ def _emit_3d(ctx: EmitCtx, x: str, geometry: Geometry) -> str:
     w, kernel = _filter_3d(ctx, dilations)
     dims = [-1, *(int(d or 0) for d in shape[2:]), int(shape[1] or 0)]
     x, grown = _insert_zeros(ctx, x, dims, strides)
-    out_pad = spatial_ints(ctx, "output_padding", 3, 0)
+    out_pad = spatial_ints(ctx, "output_padding", 3, 0, minimum=0)
     edges = [(k - 1 - b, k - 1 - e + op + ex - (s - 1)) for k, (b, e), op, ex, s
              in zip(kernel, pads, out_pad, extra, strides, strict=True)]
     x = _pad_or_crop(ctx, x, grown, edges)
@@ -189,7 +202,11 @@ def conv_transpose(ctx: EmitCtx) -> None:
         raise fail("dynamic_shape", f"ConvTranspose needs static input and weight shapes, got {shape}, {w_shape}",
                    "export the model with static shapes")
     sizes = [int(d or 0) for d in shape[2:]]
-    geometry = _geometry(ctx, sizes, [int(k or 0) for k in ctx.attr("kernel_shape") or w_shape[2:]])
+    check_groups(ctx, transposed=True)
+    kernel = positive_ints(ctx, "kernel_shape", ctx.attr("kernel_shape") or list(w_shape[2:]), rank - 2)
+    if list(w_shape[2:]) != kernel:
+        raise invalid(ctx, f"kernel_shape {kernel} differs from the shape of W {list(w_shape)}")
+    geometry = _geometry(ctx, sizes, kernel)
     one_d, core = rank == 3, max(rank, 4)
     x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
     x = to_channels_last(ctx, x, core)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import int_const, normalize_axis, t_attr
+from backends.tfjs_graph.emitters.common import const_scalar, int_const, normalize_axis, t_attr, table
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
@@ -87,7 +87,7 @@ def _is_01(ctx: EmitCtx) -> bool:
            limits=("depth must be constant",))
 def _emit_onehot(ctx: EmitCtx) -> None:
     """OneHot(indices, depth, values; axis) -> output."""
-    depth = int(ctx.need_const(1, "depth").reshape(-1)[0])
+    depth = const_scalar(ctx, 1, "depth")
     rank = ctx.rank(0) + 1
     axis = normalize_axis(ctx.attr("axis", -1), rank)
     dtype = ctx.out_dtype()
@@ -127,4 +127,5 @@ def _emit_eye_like(ctx: EmitCtx) -> None:
         raise fail("dynamic_shape", "EyeLike: the input shape must be static")
     rows, cols = (int(d) for d in shape if d is not None)
     dtype = {"DT_FLOAT": np.float32, "DT_INT32": np.int32, "DT_BOOL": np.bool_}[ctx.out_dtype()]
+    table(ctx, rows * cols, "the identity matrix", 4)
     ctx.set_output(0, ctx.constant(np.eye(rows, cols, k=ctx.attr("k", 0), dtype=dtype), "value"))

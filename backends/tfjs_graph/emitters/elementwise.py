@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 
+from backends.tfjs_graph.emitters.common import invalid
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
@@ -234,7 +235,10 @@ def _wrap(ctx: EmitCtx, ref: str, to: ir.DataType) -> str:
            limits=("to float16, double or string fails: TensorFlow.js has no such dtype",))
 def cast(ctx: EmitCtx) -> None:
     """Cast(input; saturate, to) -> output."""
-    to = ir.DataType(ctx.attr("to"))
+    try:
+        to = ir.DataType(ctx.attr("to"))
+    except ValueError:
+        raise invalid(ctx, f"'to' {ctx.attr('to')} is not an ONNX element type") from None
     src, dst = tf_dtype(ctx.dtype(0)), tf_dtype(to)
     x = ctx.input(0)
     if dst == "DT_BOOL" and src != "DT_BOOL":

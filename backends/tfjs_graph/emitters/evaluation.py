@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import int_const, normalize_axis, transpose
+from backends.tfjs_graph.emitters.common import const_scalar, int_const, normalize_axis, table, transpose
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
@@ -66,6 +66,7 @@ def _last_axis_op(ctx: EmitCtx, build: str) -> None:
     t = {"T": Attr.dtype(ctx.out_dtype())}
     if build == "Hardmax":
         n = _static_dim(ctx, axis, "Hardmax")
+        table(ctx, n, "the Hardmax index range", 4)
         arg = ctx.add("ArgMax", [x, int_const(ctx, rank - 1, "axis")], t, suffix="argmax")
         # Equal(iota, argmax) then Cast: the OneHot kernels disagree on the output dtype (wasm writes int32).
         hit = ctx.add("Equal", [ctx.constant(np.arange(n, dtype=np.int32), "iota"),
@@ -103,7 +104,7 @@ def top_k(ctx: EmitCtx) -> None:
     """TopK(X, K; axis, largest, sorted) -> Values, Indices."""
     rank = ctx.rank(0)
     axis = normalize_axis(int(ctx.attr("axis", -1)), rank)
-    k = int(ctx.need_const(1, "K").reshape(-1)[0])
+    k = const_scalar(ctx, 1, "K")
     perm = _to_last(axis, rank)
     t = {"T": Attr.dtype(ctx.out_dtype())}
     x = transpose(ctx, ctx.input(0), perm, "to_last")
@@ -120,7 +121,7 @@ def top_k(ctx: EmitCtx) -> None:
 @TFJS.rule("CumSum", produces={"Cumsum"}, limits=("axis must be a constant input",))
 def cum_sum(ctx: EmitCtx) -> None:
     """CumSum(x, axis; exclusive, reverse) -> y."""
-    axis = normalize_axis(int(ctx.need_const(1, "axis").reshape(-1)[0]), ctx.rank(0))
+    axis = normalize_axis(const_scalar(ctx, 1, "axis"), ctx.rank(0))
     attrs = {"exclusive": Attr.b(bool(ctx.attr("exclusive", 0))), "reverse": Attr.b(bool(ctx.attr("reverse", 0))),
              "T": Attr.dtype(ctx.out_dtype())}
     ctx.set_output(0, ctx.add("Cumsum", [ctx.input(0), int_const(ctx, axis, "axis")], attrs))

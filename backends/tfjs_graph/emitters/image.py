@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, to_channels_first, to_channels_last, transpose
+from backends.tfjs_graph.emitters.common import (
+    int_const,
+    invalid,
+    normalize_axis,
+    table,
+    to_channels_first,
+    to_channels_last,
+    transpose,
+)
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -79,13 +87,22 @@ def _check_resize_attrs(ctx: EmitCtx) -> str:
     return mode
 
 
+def _plan_values(ctx: EmitCtx, what: str, values: np.ndarray, n: int) -> np.ndarray:
+    """Resize ``sizes`` / ``scales``: one finite positive value per resized axis (ONNX rules)."""
+    flat = values.reshape(-1) if values.ndim <= 1 else None
+    if flat is None or flat.size != n or not np.all(np.isfinite(flat)) or np.any(flat <= 0):
+        raise invalid(ctx, f"{what} {values.tolist()!s:.80} must hold {n} finite positive values")
+    return flat
+
+
 def _resize_plan(ctx: EmitCtx, in_shape: list[int]) -> tuple[list[int], list[float]]:
     """Output sizes and ONNX scales per axis, from the constant scales or sizes input."""
     rank = len(in_shape)
-    axes = [a % rank for a in ctx.attr("axes", list(range(rank)))]
+    axes = [normalize_axis(a, rank) for a in ctx.attr("axes", list(range(rank)))]
     out, scales = list(in_shape), [1.0] * rank
     sizes = ctx.need_const(3, "Resize sizes") if ctx.has_input(3) else None
     if sizes is not None and sizes.size:
+        sizes = _plan_values(ctx, "sizes", sizes, len(axes))
         policy = str(ctx.attr("keep_aspect_ratio_policy", "stretch"))
         ratios = [float(sizes[k]) / in_shape[a] for k, a in enumerate(axes)]
         if policy != "stretch":
@@ -98,6 +115,7 @@ def _resize_plan(ctx: EmitCtx, in_shape: list[int]) -> tuple[list[int], list[flo
     given = ctx.need_const(2, "Resize scales") if ctx.has_input(2) else None
     if given is None or not given.size:
         raise fail("attribute", "Resize needs a scales or a sizes input")
+    given = _plan_values(ctx, "scales", given, len(axes))
     for k, a in enumerate(axes):
         scales[a] = float(np.float32(given[k]))
         out[a] = int(np.floor(in_shape[a] * np.float32(given[k])))
@@ -117,6 +135,8 @@ def resize(ctx: EmitCtx) -> None:
         raise fail("dynamic_shape" if shape is None or len(shape) in (3, 4) else "attribute",
                    "Resize is supported for rank-3/4 NC... inputs with static spatial dims")
     in_shape = [1 if d is None else int(d) for d in shape]
+    if 0 in in_shape:
+        raise fail("attribute", f"Resize of an empty input {in_shape} is not supported")
     out, scales = _resize_plan(ctx, in_shape)
     if out[:2] != in_shape[:2] or scales[:2] != [1.0, 1.0]:
         raise fail("attribute", "Resize of the batch or channel axis is not supported",
@@ -124,6 +144,9 @@ def resize(ctx: EmitCtx) -> None:
     if mode == "linear" and ctx.out_dtype() != "DT_FLOAT":
         raise fail("dtype", "linear Resize is only supported for float32")
     dims = [(in_shape[a], out[a], scales[a]) for a in range(2, len(in_shape))]
+    if min(out, default=1) < 1:
+        raise fail("attribute", f"Resize to an empty output {out} is not supported")
+    table(ctx, sum(out[2:]), "the resize sample positions")
     cfg = next((c for c in _TF_CONFIGS if _matches(ctx, c, dims, mode == "nearest")), None)
     if cfg is None:
         form = [mode, str(ctx.attr("coordinate_transformation_mode", "half_pixel"))]
@@ -151,7 +174,14 @@ def _block_dims(ctx: EmitCtx) -> tuple[int, list[int]]:
     shape = ctx.shape(0)
     if shape is None or len(shape) != 4 or any(d is None for d in shape[1:]):
         raise fail("dynamic_shape", f"{ctx.node.op_type} needs a rank-4 input with static C, H, W")
-    return int(ctx.attr("blocksize")), [int(d) for d in shape[1:]]  # type: ignore[arg-type]
+    b, dims = ctx.attr("blocksize"), [int(d) for d in shape[1:]]  # type: ignore[arg-type]
+    if not isinstance(b, int) or b < 1:
+        raise invalid(ctx, f"blocksize {b} must be a positive integer")
+    if ctx.node.op_type == "DepthToSpace" and dims[0] % (b * b):
+        raise invalid(ctx, f"{dims[0]} channels do not split into blocks of {b} x {b}")
+    if ctx.node.op_type == "SpaceToDepth" and (dims[1] % b or dims[2] % b):
+        raise invalid(ctx, f"spatial dims {dims[1:]} are not multiples of blocksize {b}")
+    return b, dims
 
 
 @TFJS.rule("DepthToSpace", produces={"Transpose", "DepthToSpace", "GatherV2"},

@@ -9,6 +9,7 @@ import onnx
 import onnx_ir as ir
 
 from backends.tfjs_graph.emit import CONTROL_FLOW
+from backends.tfjs_graph.emitters.common import invalid
 from backends.tfjs_graph.emitters.while_loop import FunctionOps, LoopVar, Ops, while_loop
 from backends.tfjs_graph.graph import Attr, TfGraph, TfNode, node_of
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, static_shape, tf_dtype, to_tfjs_array
@@ -160,6 +161,8 @@ def _trip_count(ctx: EmitCtx, ops: Ops) -> str:
     if not ctx.has_input(0):
         return ops.ints(_INT32_MAX)
     value = ctx.const(0)
+    if value is not None and (value.size != 1 or value.dtype.kind not in "iu"):
+        raise invalid(ctx, f"the trip count M must be one integer (is {value.dtype} of shape {list(value.shape)})")
     if value is not None:
         return ops.ints(int(min(int(np.asarray(value).reshape(-1)[0]), _INT32_MAX)))
     return ctx.input(0)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import int_const, transpose
+from backends.tfjs_graph.emitters.common import int_const, invalid, transpose
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -255,6 +255,9 @@ def einsum(ctx: EmitCtx) -> None:
     """Einsum(Inputs...; equation) -> Output."""
     eq = ctx.attr("equation", "")
     terms, rhs = _parse_einsum(eq.decode() if isinstance(eq, bytes) else str(eq), len(ctx.node.inputs))
+    for i, term in enumerate(terms):
+        if len(term) != len(dims(ctx, i)):
+            raise invalid(ctx, f"equation term '{term}' has {len(term)} labels, input {i} has rank {len(dims(ctx, i))}")
     if len(terms) == 1:
         x, term = _sum_private(ctx, ctx.input(0), terms[0], rhs, 0)
         y = transpose(ctx, x, [term.index(c) for c in rhs], "to_output")

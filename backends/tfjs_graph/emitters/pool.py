@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, to_channels_first, to_channels_last
+from backends.tfjs_graph.emitters.common import (
+    int_const,
+    invalid,
+    positive_ints,
+    table,
+    to_channels_first,
+    to_channels_last,
+)
 from backends.tfjs_graph.emitters.conv import (
     Pads,
     auto_pad_of,
@@ -25,6 +33,8 @@ from backends.tfjs_graph.emitters.conv import (
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
+# Dilated windows are unrolled into one op per kernel tap.
+_MAX_TAPS = 1 << 12
 _COMMON_LIMITS = ("1-D, 2-D and 3-D only", "dilations > 1 and ceil_mode need static spatial dims")
 
 
@@ -67,6 +77,12 @@ class Window:
         # onnxruntime (like PyTorch) drops a last window that would start in the end padding.
         return size - 1 if (size - 1) * s >= n + b else size
 
+    def counts(self) -> list[int]:
+        """Per dim, how many windows there are (Python integers: nothing allocated)."""
+        assert self.sizes is not None
+        return [max((n + b + e - k) // s + 1, 0)
+                for n, k, s, (b, e) in zip(self.sizes, self.eff, self.strides, self.padded(), strict=True)]
+
     def starts(self) -> list[np.ndarray]:
         """Per dim, where each output window starts in unpadded coordinates."""
         assert self.sizes is not None
@@ -76,9 +92,7 @@ class Window:
 
 def _window(ctx: EmitCtx, n: int) -> Window:
     """Kernel, strides, dilations and pads of the channels-last core (1-D gets a leading unit dim)."""
-    kernel = [int(k) for k in ctx.attr("kernel_shape") or []]
-    if len(kernel) != n:
-        raise fail("attribute", f"kernel_shape {kernel} must have {n} values")
+    kernel = positive_ints(ctx, "kernel_shape", ctx.attr("kernel_shape") or [], n)
     strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
     pads = resolve_pads(ctx, effective(kernel, dilations), strides)
     ceil = bool(ctx.attr("ceil_mode", 0)) and auto_pad_of(ctx) in ("NOTSET", "VALID")
@@ -88,8 +102,14 @@ def _window(ctx: EmitCtx, n: int) -> Window:
         static_spatial(ctx, 0, "ceil_mode or dilations")
     if n == 1:
         pads = None if pads is None else [(0, 0), *pads]
-        return Window([1, *kernel], [1, *strides], pads, None if sizes is None else [1, *sizes], ceil, [1, *dilations])
-    return Window(kernel, strides, pads, sizes, ceil, dilations)
+        win = Window([1, *kernel], [1, *strides], pads, None if sizes is None else [1, *sizes], ceil, [1, *dilations])
+    else:
+        win = Window(kernel, strides, pads, sizes, ceil, dilations)
+    if win.sizes is not None and win.pads is not None:
+        if min(win.counts()) < 1:
+            raise invalid(ctx, f"kernel_shape {kernel} does not fit the padded input {sizes}")
+        table(ctx, sum(win.counts()) * max(win.kernel), "the pooling window positions")
+    return win
 
 
 def _cast(ctx: EmitCtx, x: str, src: str, dst: str, suffix: str) -> str:
@@ -162,6 +182,9 @@ def _max_pool_3d(ctx: EmitCtx, x: str, win: Window) -> str:
 def _taps(ctx: EmitCtx, x: str, win: Window) -> list[str]:
     """For dilated windows: one StridedSlice of the padded input per kernel tap (exact, kernel-size many ops)."""
     rank = len(win.kernel) + 2
+    if math.prod(win.kernel) > _MAX_TAPS:
+        raise fail("attribute", f"a dilated window of {math.prod(win.kernel)} taps would become as many ops "
+                   f"(limit {_MAX_TAPS})")
     outs = [len(s) for s in win.starts()]
     step = int_const(ctx, [1, *win.strides, 1], "tap/step")
     taps = []
@@ -205,6 +228,7 @@ def _argmax_pool(ctx: EmitCtx, x: str, win: Window) -> tuple[str, str]:
     batch, channels = shape[0], int(shape[1] or 0)
     if batch is None:
         raise fail("dynamic_shape", "MaxPool Indices need a static batch size")
+    table(ctx, math.prod(win.counts()) + batch * channels, "the MaxPool index grid")
     strides = _index_strides(ctx, win.sizes)
     best = idx = ""
     taps = _taps(ctx, pad_spatial(ctx, x, win.padded(), -np.inf), win)
@@ -291,6 +315,8 @@ def _window_sum_scale(ctx: EmitCtx, x: str, win: Window, include_pad: bool, mean
         if not include_pad:
             static_spatial(ctx, 0, "AveragePool with count_include_pad=0 and explicit pads")
         return y
+    table(ctx, math.prod(win.counts()) + sum(c * k for c, k in zip(win.counts(), win.kernel, strict=True)),
+          "the averaging counts")
     return _scale(ctx, y, area / _counts(win, include_pad), "scale")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx_ir as ir
 
+from backends.tfjs_graph.emitters.common import invalid
 from backends.tfjs_graph.emitters.while_loop import FunctionOps, LoopVar, Ops, while_loop
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
@@ -57,6 +58,21 @@ class Weights:
 
 
 # -- attributes -------------------------------------------------------------------------------
+def _check_weight_shapes(ctx: EmitCtx, gates: int, n_dirs: int, hidden: int) -> None:
+    """W [D, G*H, I], R [D, G*H, H], B [D, 2*G*H], P [D, 3*H] as ONNX requires, where shapes are static."""
+    wanted: list[tuple[int, str, list[int | None]]] = [
+        (1, "W", [n_dirs, gates * hidden, None]), (2, "R", [n_dirs, gates * hidden, hidden]),
+        (3, "B", [n_dirs, 2 * gates * hidden])]
+    if ctx.node.op_type == "LSTM":
+        wanted.append((7, "P", [n_dirs, 3 * hidden]))
+    for i, name, want in wanted:
+        shape = ctx.shape(i) if ctx.has_input(i) else None
+        if shape is not None and (len(shape) != len(want) or any(
+                w is not None and d is not None and d != w for d, w in zip(shape, want, strict=True))):
+            raise invalid(ctx, f"{name} has shape {list(shape)}, expected {['?' if w is None else w for w in want]} "
+                          f"(hidden_size {hidden}, {n_dirs} direction(s))")
+
+
 def _spec(ctx: EmitCtx, kind: str) -> Spec:
     direction = str(ctx.attr("direction", "forward"))
     if direction not in _DIRECTIONS:
@@ -66,6 +82,9 @@ def _spec(ctx: EmitCtx, kind: str) -> Spec:
     hidden = ctx.attr("hidden_size") or (r_shape[-1] if r_shape else None)
     if not hidden:
         raise fail("dynamic_shape", "hidden_size is unknown", "set the hidden_size attribute")
+    if not isinstance(hidden, int) or hidden < 1:
+        raise invalid(ctx, f"hidden_size {hidden} must be a positive integer")
+    _check_weight_shapes(ctx, GATES[kind], len(dirs), hidden)
     clip = ctx.attr("clip")
     return Spec(kind, int(hidden), dirs, int(ctx.attr("layout", 0)), _activations(ctx, kind, len(dirs)),
                 None if clip is None else float(clip), bool(ctx.attr("input_forget", 0)),
@@ -274,6 +293,8 @@ class Seq:
 def _unrolled(ops: Ops, spec: Spec, d: int, w: Weights, seq: Seq, h: str | None, c: str | None) -> Run:
     """A static sequence length: one MatMul for every step's input, then the steps one after another."""
     steps, gh = int(seq.steps), GATES[spec.kind] * spec.hidden  # type: ignore[arg-type]
+    if steps < 1:
+        raise fail("attribute", f"{spec.kind} over a sequence of {steps} steps has no output to compute")
     xw = _matmul(ops, ops("Reshape", seq.x, ops.ints([-1, seq.size])), w.w)
     xw = ops("Reshape", xw if w.xb is None else ops("AddV2", xw, w.xb), ops.ints([steps, -1, gh]))
     if steps == 1:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import int_const, normalize_axis
+from backends.tfjs_graph.emitters.common import const_ints, int_const, normalize_axis, table
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -49,7 +50,7 @@ _EMPTY: dict[str, float | str] = {
 def reduce_axes(ctx: EmitCtx) -> list[int] | None:
     """The sorted, non-negative constant axes; [] means "all axes", None means "no reduction" (noop)."""
     rank = ctx.rank(0)
-    axes = [] if not ctx.has_input(1) else [int(a) for a in ctx.need_const(1, "axes").reshape(-1)]
+    axes = [] if not ctx.has_input(1) else const_ints(ctx, 1, "axes")
     if not axes:
         return None if ctx.attr("noop_with_empty_axes", 0) else list(range(rank))
     return sorted({normalize_axis(a, rank) for a in axes})
@@ -78,6 +79,7 @@ def empty_reduction(ctx: EmitCtx, axes: list[int] | None) -> bool:
         raise fail("dynamic_shape", "a reduction over a zero-size axis needs a static output shape")
     dtype = np.dtype(ctx.dtype(0).numpy())  # type: ignore[union-attr]
     value = _empty_value(ctx.node.op_type, dtype)
+    table(ctx, math.prod(int(d or 0) for d in out), "the empty reduction's result", dtype.itemsize)
     ctx.set_output(0, ctx.constant(np.full(tuple(int(d or 0) for d in out), value, dtype=dtype), "empty"))
     return True
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, normalize_axis, t_attr
+from backends.tfjs_graph.emitters.common import const_ints, int_const, invalid, normalize_axis, t_attr
 from backends.tfjs_graph.graph import Attr, Shape
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -18,6 +18,10 @@ def _static(shape: Shape | None) -> list[int] | None:
     if shape is None or any(d is None for d in shape):
         return None
     return [int(d) for d in shape]  # type: ignore[arg-type]
+
+
+# The most dims a TensorFlow tensor may have (kMaxDims).
+_MAX_RANK = 254
 
 
 def _reshape(ctx: EmitCtx, ref: str, shape: str, suffix: str = "") -> str:
@@ -59,6 +63,8 @@ def _emit_reshape(ctx: EmitCtx) -> None:
     else:
         shape = ctx.input(1)
         n = (ctx.shape(1) or (None,))[0]
+        if n is not None and n > _MAX_RANK:
+            raise fail("attribute", f"Reshape to rank {n} (TensorFlow allows {_MAX_RANK})")
         if not allowzero:
             if n is None:
                 raise fail("dynamic_shape", "Reshape: the length of a non-constant shape must be known")
@@ -108,6 +114,8 @@ def _emit_transpose(ctx: EmitCtx) -> None:
     """Transpose(data; perm) -> transposed."""
     rank = ctx.rank(0)
     perm = ctx.attr("perm") or list(range(rank))[::-1]
+    if sorted(perm) != list(range(rank)):
+        raise invalid(ctx, f"perm {perm[:8]} is not a permutation of the {rank} axes")
     ctx.set_output(0, ctx.add("Transpose", [ctx.input(0), int_const(ctx, perm, "perm")], t_attr(ctx)))
 
 
@@ -129,7 +137,7 @@ def _emit_split(ctx: EmitCtx) -> None:
     n = len(ctx.node.outputs)
     dim = (ctx.shape(0) or ())[axis]
     if ctx.has_input(1):
-        sizes = [int(s) for s in ctx.need_const(1, "split sizes")]
+        sizes = const_ints(ctx, 1, "split sizes")
     elif dim is not None:
         chunk = -(-dim // n)
         sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
@@ -154,7 +162,7 @@ def _emit_squeeze(ctx: EmitCtx) -> None:
     attrs = t_attr(ctx)
     if ctx.has_input(1):
         rank = ctx.rank(0)
-        axes = sorted(normalize_axis(int(a), rank) for a in ctx.need_const(1, "axes").reshape(-1))
+        axes = sorted(normalize_axis(a, rank) for a in const_ints(ctx, 1, "axes"))
         attrs["squeeze_dims"] = Attr.ints(axes)
     elif shape is not None and None not in shape:
         attrs["squeeze_dims"] = Attr.ints(i for i, d in enumerate(shape) if d == 1)
@@ -165,7 +173,7 @@ def _emit_squeeze(ctx: EmitCtx) -> None:
 @TFJS.rule("Unsqueeze", produces={"ExpandDims"}, limits=("axes must be constant",))
 def _emit_unsqueeze(ctx: EmitCtx) -> None:
     """Unsqueeze(data, axes) -> expanded."""
-    axes = [int(a) for a in ctx.need_const(1, "axes").reshape(-1)]
+    axes = const_ints(ctx, 1, "axes")
     out_rank = ctx.rank(0) + len(axes)
     ref = ctx.input(0)
     for k, axis in enumerate(sorted(normalize_axis(a, out_rank) for a in axes)):

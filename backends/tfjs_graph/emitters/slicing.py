@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, normalize_axis, t_attr
+from backends.tfjs_graph.emitters.common import const_ints, int_const, invalid, normalize_axis, t_attr, table
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -51,13 +52,19 @@ def _emit_slice(ctx: EmitCtx) -> None:
     rank = len(shape)
     n = (ctx.shape(1) or (None,))[0]
     starts, ends = ctx.const(1), ctx.const(2)
+    if any(v is not None and v.dtype.kind not in "iu" for v in (starts, ends)):
+        raise invalid(ctx, "starts and ends must be integer tensors")
     if n is None and starts is not None:
         n = starts.size
     if n is None:
         raise fail("dynamic_shape", "Slice: the number of starts must be known")
-    axes = [normalize_axis(int(a), rank) for a in ctx.need_const(3, "axes").reshape(-1)] if ctx.has_input(3) \
+    if n > rank or any(v is not None and v.size != n for v in (starts, ends)):
+        raise invalid(ctx, f"{n} starts for a rank-{rank} input (and as many ends)")
+    axes = [normalize_axis(a, rank) for a in const_ints(ctx, 3, "axes")] if ctx.has_input(3) \
         else list(range(n))
-    steps = [int(s) for s in ctx.need_const(4, "steps").reshape(-1)] if ctx.has_input(4) else [1] * n
+    steps = const_ints(ctx, 4, "steps") if ctx.has_input(4) else [1] * n
+    if len(axes) != n or len(steps) != n or len(set(axes)) != n:
+        raise invalid(ctx, f"axes {axes[:8]} and steps {steps[:8]} must hold {n} values, axes without repeats")
     if 0 in steps:
         raise fail("attribute", "Slice: a step of 0 is invalid")
     strides = [1] * rank
@@ -103,6 +110,8 @@ def _dim_ref(ctx: EmitCtx, dims: Sequence[int | None], axes: Sequence[int], suff
 def _wrapped(ctx: EmitCtx, i: int, dims: Sequence[int | None], axes: Sequence[int], suffix: str = "indices") -> str:
     """Indices input ``i`` with negative values wrapped (tfjs gathers do not wrap them)."""
     idx = ctx.const(i)
+    if any(not 0 <= a < len(dims) for a in axes):
+        raise invalid(ctx, f"indices reach axes {list(axes)} of a rank-{len(dims)} input")
     if idx is not None and (all(dims[a] is not None for a in axes) or not (idx < 0).any()):
         sizes = np.array([dims[a] or 0 for a in axes], dtype=np.int64)
         sizes = sizes[0] if len(axes) == 1 else sizes
@@ -121,8 +130,9 @@ def _emit_gather(ctx: EmitCtx) -> None:
     ctx.set_output(0, _gather(ctx, ctx.input(0), _wrapped(ctx, 1, shape, [axis]), axis))
 
 
-def _grid(shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
+def _grid(ctx: EmitCtx, shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
     """Coordinates along ``dims`` for every position of ``shape``: shape + [len(dims)]."""
+    table(ctx, math.prod(shape) * (len(shape) + len(dims)), "the coordinate grid")
     mesh = np.meshgrid(*[np.arange(s) for s in shape], indexing="ij")
     return np.stack([mesh[d] for d in dims], axis=-1).astype(np.int64).reshape(*shape, len(dims))
 
@@ -134,17 +144,19 @@ def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> 
         raise fail("dynamic_shape", "the indices shape must be static")
     static = [int(d) for d in idx_shape if d is not None]
     rank = len(static)
+    if rank != ctx.rank(0):
+        raise invalid(ctx, f"indices have rank {rank} but data has rank {ctx.rank(0)} (they must be equal)")
     idx = _wrapped(ctx, i, ctx.shape(0) or (), [axis])
     value = ctx.graph.const_value(idx)
     if value is not None:
-        coords = _grid(static, range(rank))
+        coords = _grid(ctx, static, range(rank))
         coords[..., axis] = value
         return ctx.constant(coords, suffix)
     parts = [ctx.add("ExpandDims", [idx, int_const(ctx, -1, f"{suffix}/expand_axis")], _I32, suffix=f"{suffix}/expand")]
     if axis > 0:
-        parts.insert(0, ctx.constant(_grid(static, range(axis)), f"{suffix}/before"))
+        parts.insert(0, ctx.constant(_grid(ctx, static, range(axis)), f"{suffix}/before"))
     if axis < rank - 1:
-        parts.append(ctx.constant(_grid(static, range(axis + 1, rank)), f"{suffix}/after"))
+        parts.append(ctx.constant(_grid(ctx, static, range(axis + 1, rank)), f"{suffix}/after"))
     if len(parts) == 1:
         return parts[0]
     return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **_I32},
@@ -166,6 +178,8 @@ def _emit_gather_elements(ctx: EmitCtx) -> None:
 def _emit_gather_nd(ctx: EmitCtx) -> None:
     """GatherND(data, indices; batch_dims) -> output."""
     shape, idx_shape = ctx.shape(0), ctx.shape(1)
+    if idx_shape is not None and not idx_shape:
+        raise invalid(ctx, "indices must have rank 1 or more (has rank 0)")
     if shape is None or idx_shape is None or idx_shape[-1] is None:
         raise fail("dynamic_shape", "GatherND: the ranks and the last indices dim must be known")
     b, m = ctx.attr("batch_dims", 0), int(idx_shape[-1])
@@ -173,7 +187,7 @@ def _emit_gather_nd(ctx: EmitCtx) -> None:
     if b > 0:
         if None in idx_shape:
             raise fail("dynamic_shape", "GatherND: batch_dims > 0 needs a static indices shape")
-        batch = ctx.constant(_grid([int(d) for d in idx_shape[:-1] if d is not None], range(b)), "batch")
+        batch = ctx.constant(_grid(ctx, [int(d) for d in idx_shape[:-1] if d is not None], range(b)), "batch")
         idx = ctx.add("ConcatV2", [batch, idx, int_const(ctx, -1, "concat_axis")], {"N": Attr.i(2), **_I32},
                       suffix="full_indices")
     ctx.set_output(0, ctx.add("GatherNd", [ctx.input(0), idx], t_attr(ctx)))
@@ -202,6 +216,8 @@ _SCATTER_OPS = {"TensorScatterUpdate", "ScatterNd", "AddV2", "Shape"}
 def _emit_scatter_nd(ctx: EmitCtx) -> None:
     """ScatterND(data, indices, updates; reduction) -> output."""
     shape, idx_shape = ctx.shape(0), ctx.shape(1)
+    if idx_shape is not None and not idx_shape:
+        raise invalid(ctx, "indices must have rank 1 or more (has rank 0)")
     if shape is None or idx_shape is None or idx_shape[-1] is None:
         raise fail("dynamic_shape", "ScatterND: the ranks and the last indices dim must be known")
     _scatter(ctx, _wrapped(ctx, 1, shape, list(range(int(idx_shape[-1])))))
@@ -217,10 +233,12 @@ def _emit_scatter_elements(ctx: EmitCtx) -> None:
 
 def _pad_amounts(ctx: EmitCtx, rank: int) -> tuple[list[int], list[int]]:
     """Per-axis (before, after) pads from the pads and axes inputs."""
-    pads = [int(p) for p in ctx.need_const(1, "pads").reshape(-1)]
+    pads = const_ints(ctx, 1, "pads")
     axes = list(range(rank))
     if ctx.has_input(3):
-        axes = [normalize_axis(int(a), rank) for a in ctx.need_const(3, "axes").reshape(-1)]
+        axes = [normalize_axis(a, rank) for a in const_ints(ctx, 3, "axes")]
+    if len(pads) != 2 * len(axes):
+        raise invalid(ctx, f"{len(pads)} pads for {len(axes)} padded axes (2 per axis)")
     before, after = [0] * rank, [0] * rank
     for k, a in enumerate(axes):
         before[a], after[a] = pads[k], pads[k + len(axes)]
@@ -245,6 +263,9 @@ def _index_pad(ctx: EmitCtx, x: str, pads: list[tuple[int, int]], dims: list[int
         d = dims[a]
         if d is None:
             raise fail("dynamic_shape", f"Pad mode={mode} needs the size of padded axis {a}")
+        if d == 0:
+            raise invalid(ctx, f"mode={mode} cannot pad the empty axis {a}")
+        table(ctx, d + b + e, f"the pad indices of axis {a}")
         idx = np.arange(-b, d + e)
         idx = np.clip(idx, 0, d - 1) if mode == "edge" else idx % d
         x = _gather(ctx, x, int_const(ctx, idx, f"pad{a}/indices"), a, f"pad{a}")

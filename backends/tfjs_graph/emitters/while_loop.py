@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from backends.tfjs_graph.graph import NP_TO_TF, Attr, TfFunction, TfNode
-from backends.tfjs_graph.registry import EmitCtx
+from backends.tfjs_graph.registry import EmitCtx, to_tfjs_array
 
 
 class Ops:
@@ -36,8 +36,9 @@ class Ops:
     def const(self, value: Any) -> str:
         """A float32 / int32 / bool constant (float64 and int64 narrow)."""
         arr = np.asarray(value)
-        arr = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.astype(np.int32) if arr.dtype.kind in "iu" \
-            else arr
+        # Integers are range-checked (an int64 dim past int32 fails as a dtype error, never wraps).
+        arr = arr.astype(np.float32) if arr.dtype.kind == "f" else to_tfjs_array(arr, self.prefix or "constant") \
+            if arr.dtype.kind in "iu" else arr
         key = (arr.dtype.str, arr.shape, arr.tobytes())
         if key not in self._consts:
             self._k += 1
@@ -45,7 +46,7 @@ class Ops:
         return self._consts[key]
 
     def ints(self, values: Sequence[int] | int) -> str:
-        return self.const(np.asarray(values, dtype=np.int32))
+        return self.const(np.asarray(values, dtype=np.int64))
 
     def value(self, ref: str) -> np.ndarray | None:
         """The value of a constant reference (for folding), else None."""

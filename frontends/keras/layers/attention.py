@@ -34,6 +34,7 @@ def _positions(ctx: LowerCtx, x: ir.Value, axis: int, name: str) -> ir.Value | n
     """0..n-1 along ``axis`` of ``x``: a numpy array when the length is static, else a Range."""
     n = shape_of(x)[axis]
     if n is not None:
+        ctx.reserve((n,), 8, f"{name} positions")
         return np.arange(n)
     size = ctx.op("Gather", ctx.op("Shape", x), ctx.const(axis, f"{name}_axis", np.int64), axis=0)
     return ctx.op("Range", ctx.const(0, f"{name}_start", np.int64), size, ctx.const(1, f"{name}_step", np.int64),
@@ -46,6 +47,7 @@ def _band(ctx: LowerCtx, query: ir.Value, value: ir.Value, causal: bool, window:
         return None
     rows, cols = _positions(ctx, query, 1, "rows"), _positions(ctx, value, 1, "cols")
     if isinstance(rows, np.ndarray) and isinstance(cols, np.ndarray):
+        ctx.reserve((rows.size, cols.size), 1, "attention mask")
         keep = np.ones((rows.size, cols.size), bool)
         if causal:
             keep &= rows[:, None] >= cols[None, :]

@@ -140,7 +140,7 @@ def _finish(ctx: LowerCtx, y: ir.Value, first: bool) -> list[ir.Value]:
 
 
 def _bias(ctx: LowerCtx, i: int) -> np.ndarray | None:
-    return np.asarray(ctx.layer.weight(i), np.float32) if ctx.cfg("use_bias", True) else None
+    return np.asarray(ctx.layer.weight(i, ndim=1), np.float32) if ctx.cfg("use_bias", True) else None
 
 
 # -- rules -------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ for _name in (*IDENTITY_AT_INFERENCE, "InputLayer"):
 @KERAS.rule("Dense", produces={"MatMul", "Add", *ACTIVATION_OPS})
 def dense(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]:
     """Dense(units, activation, use_bias): x @ kernel + bias on the last axis."""
-    y = ctx.op("MatMul", inputs[0], ctx.weight(0, "kernel"))
+    y = ctx.op("MatMul", inputs[0], ctx.weight(0, "kernel", ndim=2))
     if ctx.cfg("use_bias", True):
-        y = ctx.op("Add", y, ctx.weight(1, "bias"), name="BiasAdd")
+        y = ctx.op("Add", y, ctx.weight(1, "bias", ndim=1), name="BiasAdd")
     return [apply_activation(ctx, y, ctx.cfg("activation"))]
 
 

@@ -19,7 +19,7 @@ def _table(ctx: LowerCtx) -> np.ndarray:
         raise ctx.fail("attribute", f"layer '{ctx.layer.name}': quantized embeddings ({policy}) are not supported",
                        "convert the float model; tfjs-pivot can quantize the weights it writes")
     # LoRA factors, when enabled, are merged into 'embeddings' by Keras when it saves the layer.
-    return np.asarray(ctx.layer.weight(0), np.float32)
+    return np.asarray(ctx.layer.weight(0, ndim=2), np.float32)
 
 
 def _lookup(ctx: LowerCtx, ids: ir.Value) -> ir.Value:

@@ -79,7 +79,7 @@ def _bn_weights(ctx: LowerCtx) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     for flag in ("scale", "center"):
         stats.append(np.asarray(ctx.layer.weight(i), np.float64) if ctx.cfg(flag, True) else None)
         i += int(ctx.cfg(flag, True))
-    mean, var = np.asarray(ctx.layer.weight(i), np.float64), np.asarray(ctx.layer.weight(i + 1), np.float64)
+    mean, var = np.asarray(ctx.layer.weight(i, 1), np.float64), np.asarray(ctx.layer.weight(i + 1, 1), np.float64)
     gamma = stats[0] if stats[0] is not None else np.ones_like(mean)
     beta = stats[1] if stats[1] is not None else np.zeros_like(mean)
     return gamma, beta, mean, var
@@ -108,6 +108,7 @@ def layer_normalization(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]
     rms = bool(ctx.cfg("rms_scaling", False))
     if not rms and axes == list(range(axes[0], rank)) and all(shape[a] is not None for a in axes):
         trailing = [int(shape[a] or 0) for a in axes]
+        ctx.reserve(trailing, 4, "gamma")
         scale = np.ones(trailing, np.float32) if gamma is None else gamma.reshape(trailing)
         bias = None if beta is None else ctx.const(beta.reshape(trailing), "beta")
         return [ctx.op("LayerNormalization", x, ctx.const(scale, "gamma"), bias, axis=axes[0], epsilon=eps)]
@@ -151,6 +152,7 @@ def group_normalization(ctx: LowerCtx, inputs: list[ir.Value]) -> list[ir.Value]
     xf = transpose(ctx, x, perm, "to_channels_first")
     if rank == 2:  # ONNX GroupNormalization wants at least one spatial dim
         xf = ctx.op("Unsqueeze", xf, ctx.ints([2], "spatial_axis"))
+    ctx.reserve((channels, 2), 4, "gamma and beta")
     scale = np.ones(channels, np.float32) if gamma is None else gamma
     bias = np.zeros(channels, np.float32) if beta is None else beta
     y = ctx.op("GroupNormalization", xf, ctx.const(scale, "gamma"), ctx.const(bias, "beta"), num_groups=groups,

@@ -115,6 +115,7 @@ def repeat(ctx: LowerCtx, x: ir.Value, axis: int, times: int) -> ir.Value:
     if size is None:
         raise ctx.fail("dynamic_shape", f"layer '{ctx.layer.name}': up-sampling needs a static size on axis {axis}",
                        "give the model input static spatial dims")
+    ctx.reserve((size, times, 4), 8, "up-sampling indices")  # the int64 array, then its Python list
     return ctx.op("Gather", x, ctx.ints(np.repeat(np.arange(size), times).tolist(), f"repeat{axis}"), axis=axis,
                   name=f"repeat{axis}")
 
