@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pivot.errors import InputError
 from pivot.untrusted import confined, regular_file
@@ -16,6 +17,8 @@ _NOT_OUTPUTS = {"Const", "NoOp", "Assert", "Placeholder", "VarHandleOp", "SaveV2
 _MAX_VARINT = 10
 # The reader is not recursive: it descends only the fixed paths above (SavedModel > MetaGraphDef >
 # SignatureDef > map entry), so however deeply a file nests messages, nothing here recurses into them.
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,24 +85,21 @@ def fields(data: memoryview, what: str) -> Iterator[tuple[int, int, int | memory
 
 def sub(data: memoryview, number: int, what: str) -> list[memoryview]:
     """The length-delimited values of field ``number`` (a submessage, string or bytes); another wire type fails."""
-    found = []
-    for n, wire, value in fields(data, what):
-        if n != number:
-            continue
-        if not isinstance(value, memoryview):
-            raise WireError(f"{what}: field {number} has wire type {wire}, not a message or string")
-        found.append(value)
-    return found
+    return _values(data, number, what, memoryview, "a message or string")
 
 
 def varints(data: memoryview, number: int, what: str) -> list[int]:
     """The varint values of field ``number`` (non-packed); another wire type fails."""
-    found = []
+    return _values(data, number, what, int, "a varint")
+
+
+def _values(data: memoryview, number: int, what: str, kind: type[T], label: str) -> list[T]:
+    found: list[T] = []
     for n, wire, value in fields(data, what):
         if n != number:
             continue
-        if not isinstance(value, int):
-            raise WireError(f"{what}: field {number} has wire type {wire}, not a varint")
+        if not isinstance(value, kind):
+            raise WireError(f"{what}: field {number} has wire type {wire}, not {label}")
         found.append(value)
     return found
 
