@@ -129,7 +129,7 @@ def test_checks_catch(name: str, fuzz_seeds: Path, tmp_path: Path) -> None:
     """Each detector fires on a child that misbehaves that way, and stays quiet on a clean refusal."""
     misbehave, expected = CONTROLS[name]
     ws = prepare(Case("control", "onnx_convnet", name, lambda _: None), fuzz_seeds, tmp_path)
-    run = run_child(ws.argv("convert"), ws.cwd, tmp_path / "logs", ws.canaries, timeout=3,
+    run = run_child(ws.argv("convert"), ws.cwd, tmp_path / "logs", ws.canaries, timeout=10,
                     target=lambda _argv: misbehave(ws))
     kinds = {f.kind for f in judge(Case("control", "onnx_convnet", name, lambda _: None), ws, run, baseline_rss(),
                                    None)}
