@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 
 from backends.tfjs_runtime import TfjsRuntime
-from pivot.convert import ConvertOptions, convert
+from tfjs_pivot.convert import ConvertOptions, convert
 from pivot.errors import UnsupportedOpsError
 
 HERE = Path(__file__).resolve().parent

@@ -22,7 +22,7 @@ FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
     OnnxFrontend(), KerasH5Frontend(), KerasZipFrontend(), TfjsLayersFrontend(), TfSavedModelFrontend(),
     KerasSavedModelFrontend(), TfFrozenModelFrontend(), TfHubFrontend())}
 
-# Formats read only by a direct route of pivot.convert (no pivot), with their sniff functions.
+# Formats read only by a direct route of tfjs_pivot.convert (no pivot), with their sniff functions.
 DIRECT_FORMATS: dict[str, Callable[[Path], bool]] = {}
 
 

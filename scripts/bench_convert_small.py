@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pivot.convert import ConvertOptions, convert  # noqa: E402
+from tfjs_pivot.convert import ConvertOptions, convert  # noqa: E402
 
 MODELS = ("examples/tiny_convnet.onnx", "tests/fixtures/keras2/convnet.h5", "tests/fixtures/keras2/text_rnn.h5")
 

@@ -35,7 +35,7 @@ def build(name: str, directory: Path, fmt: str) -> Path:
 
 def measure(src: Path, out: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (bytes) of one `tfjs-pivot convert` child process."""
-    code = ("import resource, sys, time; from pivot.cli import main; t = time.perf_counter()\n"
+    code = ("import resource, sys, time; from tfjs_pivot.cli import main; t = time.perf_counter()\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "print('BENCH', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
     t0 = time.perf_counter()

@@ -68,7 +68,8 @@ def main() -> None:
         del weights
         t0 = time.perf_counter()
         flags = [f"--quantize-{args.quantize}"] if args.quantize else []
-        subprocess.run([sys.executable, "-m", "pivot.cli", "convert", *flags, str(src), str(work / "out")], check=True)
+        subprocess.run([sys.executable, "-m", "tfjs_pivot.cli", "convert", *flags, str(src), str(work / "out")],
+                       check=True)
         seconds = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux reports KiB
         check(work / "out", [np.load(work / f"w{k}.npy", mmap_mode="r") for k in range(2)])

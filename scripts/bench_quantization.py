@@ -20,9 +20,9 @@ import numpy as np
 
 from backends.base import BackendOptions
 from backends.tfjs_runtime import TfjsRuntime
-from pivot.convert import ConvertOptions, convert
 from tfjs_format.quantize import QuantizationSpec
 from tfjs_format.summary import SizeSummary, human
+from tfjs_pivot.convert import ConvertOptions, convert
 
 DTYPES = (None, "float16", "uint16", "uint8")
 

@@ -29,8 +29,8 @@ def main() -> None:
     from backends.base import BackendOptions
     from backends.tfjs_graph.support import EXECUTOR_OPS
     from backends.tfjs_runtime import TfjsRunError, TfjsRuntime
-    from pivot.convert import ConvertOptions, convert
     from tests.cases import all_cases
+    from tfjs_pivot.convert import ConvertOptions, convert
 
     kernel_names = set(json.loads((OUT.parent / "tfjs-kernels-4.22.json").read_text())["core_kernel_names"])
     seen: dict[str, set[str]] = defaultdict(set)

@@ -20,10 +20,10 @@ from onnx import numpy_helper, version_converter
 
 from backends.base import BackendOptions
 from backends.tfjs_runtime import TfjsRunError, TfjsRuntime
-from pivot.convert import ConvertOptions, convert
 from pivot.errors import UnsupportedOpsError
 from pivot.passes.normalize import MIN_OPSET
 from tests.corpus_exclusions import EXCLUDED, XFAIL
+from tfjs_pivot.convert import ConvertOptions, convert
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = 4  # bump when the cache layout changes

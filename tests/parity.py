@@ -16,7 +16,7 @@ from backends.tfjs_graph.emitters import load_rules
 from backends.tfjs_graph.registry import TFJS
 from backends.tfjs_graph.vocab import is_tfjs_op
 from backends.tfjs_runtime import TfjsRuntime
-from pivot.convert import ConvertOptions, convert, load_pivot
+from tfjs_pivot.convert import ConvertOptions, convert, load_pivot
 
 # Nodes every emission may add around the rule's own ops.
 _SCAFFOLD = {"Const", "Placeholder", "Identity"}

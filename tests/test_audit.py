@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from backends.tfjs_graph.support import render_document, support_table
-from pivot.cli import main
+from tfjs_pivot.cli import main
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "supported-ops.md"
 

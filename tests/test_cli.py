@@ -10,9 +10,9 @@ import onnx
 import pytest
 from click.testing import CliRunner
 
-from pivot.cli import convert_cmd, main
-from pivot.cli_args import QUANTIZE_FLAGS, normalize_argv
 from tests.test_quantize import convnet
+from tfjs_pivot.cli import convert_cmd, main
+from tfjs_pivot.cli_args import QUANTIZE_FLAGS, normalize_argv
 
 VALUE_OPTIONS = {"--input-format", "--output-format", "--weight-shard-size-bytes"}
 

@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from backends.tfjs_runtime import RUNTIME_DIR
-from pivot.cli import convert_cmd, convert_options, main
-from pivot.cli_args import QUANTIZE_FLAGS, normalize_argv
-from pivot.convert import ConvertOptions
-from pivot.progress import Reporter, reporter
 from tests.test_quantize import convnet
+from tfjs_pivot.cli import convert_cmd, convert_options, main
+from tfjs_pivot.cli_args import QUANTIZE_FLAGS, normalize_argv
+from tfjs_pivot.convert import ConvertOptions
+from tfjs_pivot.progress import Reporter, reporter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,14 +137,14 @@ def test_source_option_the_input_ignores_is_a_warning(tmp_path: Path) -> None:
 def _run(args: list[str], cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("CI", None)
-    return subprocess.run([sys.executable, "-m", "pivot.cli", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tfjs_pivot.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300, **kw)
 
 
 def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run a shell command line with ``tfjs-pivot`` meaning this source tree's CLI."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    prelude = f"tfjs-pivot() {{ {shlex.quote(sys.executable)} -m pivot.cli \"$@\"; }}; "
+    prelude = f"tfjs-pivot() {{ {shlex.quote(sys.executable)} -m tfjs_pivot.cli \"$@\"; }}; "
     return subprocess.run(["bash", "-c", prelude + command], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300)
 
@@ -240,7 +240,7 @@ def test_verbose_timings_without_a_terminal() -> None:
 
 
 def test_version_lists_installed_frameworks_without_importing_them(tmp_path: Path) -> None:
-    code = ("import sys; from pivot.cli import main\n"
+    code = ("import sys; from tfjs_pivot.cli import main\n"
             "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('torch', 'keras', 'tensorflow', 'jax', 'tf2onnx') if m in sys.modules]\n"
             "print('imported:', heavy)")

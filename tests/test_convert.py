@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from onnx import TensorProto, helper, numpy_helper
 
 from backends.tfjs_runtime import TfjsRuntime
-from pivot.cli import main
 from tests.parity import ort_run
+from tfjs_pivot.cli import main
 
 
 def mlp(weight_scale: float = 1.0, big_int: int | None = None) -> onnx.ModelProto:
@@ -156,7 +156,7 @@ def test_old_opset_is_normalized(tmp_path: Path) -> None:
 
 def test_core_imports_no_framework(tmp_path: Path) -> None:
     onnx.save(mlp(), tmp_path / "m.onnx")
-    code = ("import sys; from pathlib import Path; from pivot.convert import convert; "
+    code = ("import sys; from pathlib import Path; from tfjs_pivot.convert import convert; "
             f"convert(Path({str(tmp_path / 'm.onnx')!r}), Path({str(tmp_path / 'o')!r})); "
             "bad = [m for m in ('torch', 'tensorflow', 'jax', 'tf2onnx', 'keras') if m in sys.modules]; "
             "assert not bad, bad")

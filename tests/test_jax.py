@@ -67,7 +67,7 @@ def test_polymorphic_texts() -> None:
 
 
 def test_missing_jax_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from pivot import convert_jax
+    from tfjs_pivot import convert_jax
 
     for name in ("jax", "jax2onnx"):
         with monkeypatch.context() as m:
@@ -80,7 +80,7 @@ def test_missing_jax_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 
 def test_core_imports_no_framework() -> None:
-    code = ("import sys, pivot, frontends, frontends.jax; pivot.convert_jax; "
+    code = ("import sys, pivot, tfjs_pivot, frontends, frontends.jax; tfjs_pivot.convert_jax; "
             "print(sorted(m for m in ('jax', 'jax2onnx', 'flax', 'tensorflow', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -187,8 +187,9 @@ def _inputs(shape: tuple[int, ...], batch: int) -> np.ndarray:
 @pytest.mark.needs_node
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_flax_parity_two_batch_sizes(jax_libs: Any, tfjs: TfjsRuntime, tmp_path: Path, name: str) -> None:
-    from frontends.jax import convert_jax, lower_jax
+    from frontends.jax import lower_jax
     from pivot.passes import optimize
+    from tfjs_pivot import convert_jax
 
     apply_fn, params, shape = MODELS[name]()
     signature = [((None, *shape), np.float32)]
@@ -237,7 +238,7 @@ def test_uint8_quantization_passes_through(jax_libs: Any, tfjs: TfjsRuntime, tmp
 
 @pytest.mark.needs_node
 def test_dict_inputs_and_outputs_keep_their_keys(jax_libs: Any, tfjs: TfjsRuntime, tmp_path: Path) -> None:
-    from pivot import convert_jax
+    from tfjs_pivot import convert_jax
 
     w = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
 
@@ -290,7 +291,7 @@ def test_cumsum_positional_axis_and_no_leaked_patch(jax_libs: Any, tfjs: TfjsRun
 
 
 def test_errors_are_conversion_errors(jax_libs: Any, tmp_path: Path) -> None:
-    from pivot import convert_jax
+    from tfjs_pivot import convert_jax
 
     with pytest.raises(InputError, match="unknown size"):
         convert_jax(lambda p, x: x, None, [((None, 3), np.float32)], tmp_path / "a")
@@ -307,7 +308,7 @@ def test_errors_are_conversion_errors(jax_libs: Any, tmp_path: Path) -> None:
 def test_unsupported_primitives_reported_together(jax_libs: Any, tmp_path: Path) -> None:
     from jax import lax
 
-    from pivot import convert_jax
+    from tfjs_pivot import convert_jax
 
     def min_pool(x: Any) -> Any:
         return lax.reduce_window(x, np.inf, lax.min, (1, 2), (1, 2), "VALID")
@@ -329,8 +330,9 @@ def test_lax_cond_becomes_stateless_if(jax_libs: Any, tfjs: TfjsRuntime, tmp_pat
     import jax.numpy as jnp
     from jax import lax
 
-    from frontends.jax import convert_jax, lower_jax
+    from frontends.jax import lower_jax
     from pivot.passes import optimize
+    from tfjs_pivot import convert_jax
 
     w = np.random.default_rng(3).normal(size=(4, 3)).astype(np.float32)
 

@@ -11,13 +11,13 @@ import pytest
 
 from backends.base import BackendOptions
 from backends.tfjs_graph import build_graph, write_graph
-from backends.tfjs_layers.routes import ROUTES, keras_to_tfjs_layers
 from backends.tfjs_runtime import TfjsRuntime
 from frontends.keras.h5 import read_h5
 from frontends.keras.lower import lower_model
 from pivot.errors import UnsupportedOpsError
 from pivot.passes import optimize
 from tests.parity import compare
+from tfjs_pivot.routes import ROUTES, keras_to_tfjs_layers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "keras2"
 TOL = 1e-4  # x max(1, max |reference|), as for the architecture tests

@@ -17,7 +17,6 @@ import pytest
 from backends.base import BackendOptions
 from backends.keras_out.config import keras3_spec
 from backends.tfjs_layers.from_keras import ArrayWeights, tfjs_topology, weight_names
-from backends.tfjs_layers.routes import ROUTES
 from backends.tfjs_runtime import TfjsRuntime
 from frontends.base import FrontendOptions
 from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLayersFrontend
@@ -29,6 +28,7 @@ from pivot.passes import optimize
 from tests.parity import compare, ort_run
 from tfjs_format.layers_model import write_layers_model
 from tfjs_format.quantize import QuantizationSpec
+from tfjs_pivot.routes import ROUTES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOL = 1e-5

@@ -11,7 +11,6 @@ import pytest
 from backends.base import BackendOptions
 from backends.tfjs_graph import build_graph, write_graph
 from backends.tfjs_layers.from_keras import TFJS_LAYERS
-from backends.tfjs_layers.routes import keras_zip_to_tfjs_layers
 from backends.tfjs_runtime import TfjsBackend, TfjsRuntime
 from frontends.keras.h5 import read_h5
 from frontends.keras.keras_zip import read_keras_zip
@@ -24,6 +23,7 @@ from pivot.passes import optimize
 from tests.keras_cases import KerasCase, all_cases
 from tests.keras_util import keras_module, model_inputs, predict, randomize, save
 from tests.parity import compare, ort_run
+from tfjs_pivot.routes import keras_zip_to_tfjs_layers
 
 pytest.importorskip("keras")
 CASES = all_cases()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from backends.tfjs_runtime import TfjsRuntime
-from pivot.convert import ConvertOptions, convert
 from tests.keras_util import keras_module, predict, randomize, save
 from tests.parity import compare
+from tfjs_pivot.convert import ConvertOptions, convert
 
 pytest.importorskip("keras")
 

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 
 from backends.tfjs_runtime import RUNTIME_DIR, TfjsRuntime
 from frontends import detect_format
-from pivot.cli import main
 from pivot.version import CONVERTED_BY
 from tests.test_quantize import OUTPUT_BOUND, check_decoded, convnet
 from tfjs_format.layers_model import group_by_layer, layer_names, layer_of, sniff
 from tfjs_format.weights import read_weights
+from tfjs_pivot.cli import main
 
 FIXTURE_SCRIPT = Path(__file__).resolve().parent / "fixtures" / "make_layers_model.mjs"
 X = np.random.default_rng(3).normal(size=(2, 8, 8, 3)).astype(np.float32)

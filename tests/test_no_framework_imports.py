@@ -18,7 +18,7 @@ def loaded():
     return sorted({{m.split(".")[0] for m in sys.modules if m.split(".")[0] in FRAMEWORKS}})
 
 seen = {{}}
-import pivot, frontends, backends
+import pivot, frontends, backends, tfjs_pivot
 import frontends.tensorflow  # registered or not: the TensorFlow frontends import TensorFlow lazily
 seen["import"] = loaded()
 
@@ -31,11 +31,11 @@ graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["h"]), helper
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), {src!r})
 
 from pathlib import Path
-from pivot.convert import convert
+from tfjs_pivot.convert import convert
 convert(Path({src!r}), Path({out!r}) / "api")
 seen["convert"] = loaded()
 
-from pivot.cli import main
+from tfjs_pivot.cli import main
 try:
     main(["convert", {src!r}, {out!r} + "/cli"])
 except SystemExit as e:

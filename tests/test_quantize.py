@@ -14,12 +14,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from backends.base import BackendOptions
 from backends.tfjs_runtime import TfjsRuntime
-from pivot.convert import ConvertOptions, convert
 from pivot.errors import InputError
 from tfjs_format import quantize as quantize_mod
 from tfjs_format.quantize import QuantizationSpec, apply, quantize_affine
 from tfjs_format.summary import GzipMeter, SizeSummary
 from tfjs_format.weights import encode, write_group
+from tfjs_pivot.convert import ConvertOptions, convert
 
 # Test vectors of /work/shared/reference/tfjs-format.md §5 (computed with tensorflowjs 4.22.0).
 VECTORS = [

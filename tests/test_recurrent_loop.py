@@ -15,9 +15,9 @@ from backends.tfjs_graph.graph import Attr, TfFunction, TfGraph, TfNode
 from backends.tfjs_graph.model_json import model_json
 from backends.tfjs_graph.vocab import is_tfjs_op
 from backends.tfjs_runtime import TfjsRuntime, _decode, _encode
-from pivot.convert import ConvertOptions, convert
 from tests.cases.recurrent import CASES
 from tests.parity import compare, ort_run
+from tfjs_pivot.convert import ConvertOptions, convert
 
 
 def _case(case_id: str) -> Any:

@@ -24,10 +24,10 @@ from backends.base import BackendOptions
 from backends.tfjs_runtime import TfjsRuntime
 from frontends.base import FrontendOptions
 from frontends.tensorflow import KerasSavedModelFrontend, TfFrozenModelFrontend, TfHubFrontend, TfSavedModelFrontend
-from pivot.convert import ConvertOptions, convert, load_pivot
 from pivot.errors import InputError, MissingDependencyError, UnsupportedOpsError
 from pivot.onnx_run import run_onnx
 from tests.parity import compare
+from tfjs_pivot.convert import ConvertOptions, convert, load_pivot
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-4
@@ -498,7 +498,7 @@ import frontends
 from frontends.tensorflow import {classes}
 for fe in ({instances}):
     frontends.FRONTENDS.setdefault(fe.name, fe)
-from pivot.cli import main
+from tfjs_pivot.cli import main
 main([{args}])
 """
 

@@ -21,18 +21,18 @@ from click.testing import CliRunner, Result
 from onnx import TensorProto, helper, numpy_helper
 
 import frontends
-import pivot.convert as convert_module
+import tfjs_pivot.convert as convert_module
 from backends.base import WriteResult
 from frontends.onnx_file import OnnxFrontend
 from pivot import untrusted
-from pivot.cli import main
-from pivot.cli_group import take_debug
-from pivot.convert import ConvertOptions
 from pivot.errors import InputError
-from pivot.interrupts import Terminated
-from pivot.progress import Reporter
-from pivot.wizard_model import probe_weights
 from tests.test_quantize import convnet
+from tfjs_pivot.cli import main
+from tfjs_pivot.cli_group import take_debug
+from tfjs_pivot.convert import ConvertOptions
+from tfjs_pivot.interrupts import Terminated
+from tfjs_pivot.progress import Reporter
+from tfjs_pivot.wizard_model import probe_weights
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = os.geteuid() == 0
@@ -135,7 +135,7 @@ BAD_PATH_CASES = [
 def _without_root_powers(args: list[str], cwd: Path) -> tuple[int, str, str]:
     """``tfjs-pivot ARGS`` as root without the capabilities that bypass permission bits (as any user runs it)."""
     drop = "-dac_override,-dac_read_search"
-    command = ["setpriv", "--bounding-set", drop, "--inh-caps", drop, sys.executable, "-m", "pivot.cli", *args]
+    command = ["setpriv", "--bounding-set", drop, "--inh-caps", drop, sys.executable, "-m", "tfjs_pivot.cli", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     if "setpriv:" in done.stderr:
@@ -172,7 +172,7 @@ class _TfjsReached:
 
 
 def test_inputs_that_do_not_fit_the_model_are_input_errors(tmp_path: Path) -> None:
-    from pivot.validate import ValidateOptions, validate
+    from tfjs_pivot.validate import ValidateOptions, validate
 
     # y = Reshape(x[batch, 4], [2, 2]): any batch but 1 cannot run; onnxruntime's own error becomes one line.
     shape = numpy_helper.from_array(np.array([2, 2], np.int64), "shape")
@@ -202,19 +202,22 @@ def _raiser(error: BaseException) -> Callable[..., Any]:
 
 # (case, what to replace, argv, raised, exit status, start of the one stderr line)
 FAILURE_CASES = [
-    ("convert bug", "pivot.cli.convert", "convert m.onnx out", RuntimeError("boom\nsecond line"), 3,
+    ("convert bug", "tfjs_pivot.cli.convert", "convert m.onnx out", RuntimeError("boom\nsecond line"), 3,
      "internal error: RuntimeError: boom (a bug in tfjs-pivot: rerun with --debug and report the traceback)"),
-    ("audit crash is not 'blocked'", "pivot.audit.audit", "audit m.onnx", ValueError("bad"), 3,
+    ("audit crash is not 'blocked'", "tfjs_pivot.audit.audit", "audit m.onnx", ValueError("bad"), 3,
      "internal error: ValueError: bad"),
-    ("validate bug", "pivot.cli.validate", "validate m.onnx out", KeyError("k"), 3, "internal error: KeyError: 'k'"),
+    ("validate bug", "tfjs_pivot.cli.validate", "validate m.onnx out", KeyError("k"), 3,
+     "internal error: KeyError: 'k'"),
     ("ops bug", "backends.tfjs_graph.support.support_table", "ops", TypeError("t"), 3, "internal error: TypeError"),
-    ("wizard bug", "pivot.wizard.run", "wizard", ZeroDivisionError("z"), 3, "internal error: ZeroDivisionError"),
-    ("a reader's EOFError", "pivot.cli.convert", "convert m.onnx out", EOFError("eof"), 3, "internal error: EOFError"),
-    ("no memory", "pivot.cli.convert", "convert m.onnx out", MemoryError(), 2, "error: the model needs more memory"),
-    ("multi-line input error", "pivot.cli.convert", "convert m.onnx out", InputError("first\nsecond"), 2,
+    ("wizard bug", "tfjs_pivot.wizard.run", "wizard", ZeroDivisionError("z"), 3, "internal error: ZeroDivisionError"),
+    ("a reader's EOFError", "tfjs_pivot.cli.convert", "convert m.onnx out", EOFError("eof"), 3,
+     "internal error: EOFError"),
+    ("no memory", "tfjs_pivot.cli.convert", "convert m.onnx out", MemoryError(), 2,
+     "error: the model needs more memory"),
+    ("multi-line input error", "tfjs_pivot.cli.convert", "convert m.onnx out", InputError("first\nsecond"), 2,
      "error: first"),
-    ("Ctrl-C", "pivot.cli.convert", "convert m.onnx out", KeyboardInterrupt(), 130, "interrupted"),
-    ("SIGTERM", "pivot.cli.convert", "convert m.onnx out", Terminated(signal.SIGTERM), 143,
+    ("Ctrl-C", "tfjs_pivot.cli.convert", "convert m.onnx out", KeyboardInterrupt(), 130, "interrupted"),
+    ("SIGTERM", "tfjs_pivot.cli.convert", "convert m.onnx out", Terminated(signal.SIGTERM), 143,
      "terminated by SIGTERM"),
 ]
 
@@ -237,7 +240,7 @@ def test_failures_have_their_own_status(tmp_path: Path, monkeypatch: pytest.Monk
 def test_debug_prints_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: str) -> None:
     onnx.save(convnet(), tmp_path / "m.onnx")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("pivot.cli.convert", _raiser(RuntimeError("boom")))
+    monkeypatch.setattr("tfjs_pivot.cli.convert", _raiser(RuntimeError("boom")))
     result = _cli(argv.split())
     assert result.exit_code == 3 and "Traceback (most recent call last)" in result.stderr
     assert _lines(result.stderr)[-1].startswith("internal error: RuntimeError: boom")
@@ -347,7 +350,7 @@ def test_signal_mid_write_removes_the_staging_folder(tmp_path: Path, big_model: 
                                                      line: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("CI", None)
-    args = [sys.executable, "-m", "pivot.cli", "convert", str(big_model), "new/out", "--weight-shard-size-bytes",
+    args = [sys.executable, "-m", "tfjs_pivot.cli", "convert", str(big_model), "new/out", "--weight-shard-size-bytes",
             "16384"]
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
@@ -500,7 +503,7 @@ def _visible(text: str) -> list[str]:
 
 def test_spinner_is_cleared_before_the_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     onnx.save(convnet(), tmp_path / "m.onnx")
-    monkeypatch.setattr("pivot.progress.is_live", lambda stream: True)
+    monkeypatch.setattr("tfjs_pivot.progress.is_live", lambda stream: True)
 
     def slow_failure(output: Path) -> None:
         time.sleep(0.35)  # a few spinner frames

@@ -23,7 +23,6 @@ from backends.base import BackendOptions
 from backends.keras_out import write_keras_h5, write_keras_zip
 from backends.keras_out.config import keras3_spec
 from backends.tfjs_layers.from_keras import tfjs_topology, write_keras_layers
-from backends.tfjs_layers.routes import ROUTES
 from backends.tfjs_layers.safety import refuse_code
 from frontends.base import FrontendOptions
 from frontends.keras import sandbox
@@ -31,6 +30,7 @@ from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLaye
 from frontends.keras.payload import KERAS_MODULE
 from pivot.errors import ConversionError, InputError
 from pivot.untrusted import allocation_budget
+from tfjs_pivot.routes import ROUTES
 
 JsonDict = dict[str, Any]
 FRONTENDS = {"keras": KerasH5Frontend(), "keras_keras": KerasZipFrontend(), "tfjs_layers_model": TfjsLayersFrontend()}
@@ -679,7 +679,7 @@ def test_cli_refuses_in_one_line(case: str, build: Callable[[Path], Path], flags
                                  tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from pivot.cli import main
+    from tfjs_pivot.cli import main
 
     with h5py.File(tmp_path / "canary.h5", "w") as f:
         f["k"] = np.full((4, 3), 7.25, np.float32)

@@ -18,9 +18,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pivot import ir as pir
 from pivot import untrusted
-from pivot.convert import convert
 from pivot.errors import ConversionError, InputError, UnsupportedOpsError
 from pivot.passes import optimize
+from tfjs_pivot.convert import convert
 
 CANARY = b"CANARY-7f3a-outside" * 4
 F = TensorProto.FLOAT
@@ -341,7 +341,7 @@ def test_fold_limit_allows_normal_folding() -> None:
 _PEAK_SCRIPT = """
 import json, sys
 from pathlib import Path
-from pivot.convert import convert
+from tfjs_pivot.convert import convert
 from pivot.errors import ConversionError
 results = {}
 for path in sys.argv[2:]:

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from frontends.tensorflow.protos import graph_outputs, saved_model_graphs
 from frontends.tensorflow.screen import screen_frozen, screen_saved_model
-from pivot.cli import main
 from pivot.errors import InputError
 from pivot.untrusted import allocation_budget
+from tfjs_pivot.cli import main
 
 CANARY = b"CANARY-tf-5e1d-never-read"
 

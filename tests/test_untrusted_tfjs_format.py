@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pivot.cli import main
 from pivot.errors import InputError
 from tfjs_format.layers_model import LayersModel, sniff
 from tfjs_format.weights import read_weights
+from tfjs_pivot.cli import main
 
 CANARY = b"CANARY-7f3a9c-never-read"
 KERNEL = np.arange(6, dtype=np.float32).reshape(3, 2)

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from backends import tfjs_runtime
-from pivot.cli import main
 from pivot.errors import RuntimeUnavailableError
 from tfjs_format.weights import stored_nbytes
+from tfjs_pivot.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tiny_convnet.onnx"
 pytestmark = pytest.mark.needs_node
@@ -83,7 +83,7 @@ def test_quantized_model_reports_its_error(tmp_path: Path) -> None:
 
 
 def test_convert_validate_fails_and_keeps_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pivot.cli as cli
+    import tfjs_pivot.cli as cli
 
     real = cli.validate
 

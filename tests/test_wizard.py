@@ -15,11 +15,11 @@ from typing import Any
 import pexpect
 import pytest
 
-from pivot.cli import convert_cmd, convert_options
-from pivot.convert import ConvertOptions
-from pivot.wizard_answers import Answers, command_line, convert_argv
-from pivot.wizard_model import Weight, graph_outputs, probe_weights, saved_model_graphs, weight_groups
 from tests.test_cli_flags import _shell, parsed
+from tfjs_pivot.cli import convert_cmd, convert_options
+from tfjs_pivot.convert import ConvertOptions
+from tfjs_pivot.wizard_answers import Answers, command_line, convert_argv
+from tfjs_pivot.wizard_model import Weight, graph_outputs, probe_weights, saved_model_graphs, weight_groups
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "tiny_convnet.onnx"
@@ -36,7 +36,7 @@ class Wizard:
         env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm", "TMPDIR": str(self.tmpdir),
                "PROMPT_TOOLKIT_NO_CPR": "1"}
         env.pop("CI", None)
-        self.child = pexpect.spawn(sys.executable, ["-m", "pivot.cli", "wizard", *args], cwd=str(cwd), env=env,
+        self.child = pexpect.spawn(sys.executable, ["-m", "tfjs_pivot.cli", "wizard", *args], cwd=str(cwd), env=env,
                                    encoding="utf-8", timeout=180, dimensions=(60, 220))
         self.transcript: list[str] = []
 
@@ -154,7 +154,7 @@ def test_leaving_a_prompt_writes_nothing(tmp_path: Path, stop_at: str, key: str)
 
 def test_wizard_without_a_terminal_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-m", "pivot.cli", "wizard"], cwd=tmp_path, env=env, input="",
+    result = subprocess.run([sys.executable, "-m", "tfjs_pivot.cli", "wizard"], cwd=tmp_path, env=env, input="",
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         "error: the wizard needs a terminal; use `tfjs-pivot convert` in scripts"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from frontends.jax.api import convert_jax
 from frontends.jax.lower import lower_jax
 
-__all__ = ["convert_jax", "lower_jax"]
+__all__ = ["lower_jax"]

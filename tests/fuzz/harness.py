@@ -48,8 +48,8 @@ def preimport() -> None:
     import onnx  # noqa: F401
     import onnxruntime  # noqa: F401
 
-    import pivot.audit
-    import pivot.cli  # noqa: F401
+    import tfjs_pivot.audit
+    import tfjs_pivot.cli  # noqa: F401
     from backends import keras_out, onnx_out, tfjs_graph, tfjs_layers  # noqa: F401
 
 
@@ -178,7 +178,7 @@ def _recorder(fd: int):  # type: ignore[no-untyped-def]
 
 def invoke(argv: list[str]) -> int:
     """Run the click entry point as the ``tfjs-pivot`` script does; returns the exit status."""
-    from pivot.cli import main
+    from tfjs_pivot.cli import main
 
     sys.argv = ["tfjs-pivot", *argv]
     try:

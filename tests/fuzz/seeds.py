@@ -98,7 +98,7 @@ def _onnx_shape(folder: Path, _: Path) -> None:
 
 def _convert(src: Path, out: Path, *args: str) -> None:
     """Our own writers (the real CLI code, in process): layers models, Keras 3 .h5 and .keras."""
-    from pivot.cli import main
+    from tfjs_pivot.cli import main
 
     try:
         main(["convert", "--quiet", *args, str(src), str(out)], standalone_mode=True)

@@ -20,7 +20,7 @@ _TICK = 0.1  # seconds between redraws: smooth enough, and cheap
 
 
 class Progress(Protocol):
-    """What ``pivot.convert`` and the CLI call at stage boundaries."""
+    """What ``tfjs_pivot.convert`` and the CLI call at stage boundaries."""
 
     def stage(self, name: str) -> AbstractContextManager[Advance]:
         """A context manager around one stage; yields a callback to report the work done."""

@@ -13,10 +13,10 @@ import onnx_ir as ir
 import frontends
 from backends.tfjs_graph.preflight import Preflight, preflight
 from backends.tfjs_graph.support import TFJS_BACKENDS
-from pivot.convert import ConvertOptions, input_budget, load_pivot
 from pivot.errors import Unsupported, UnsupportedOpsError
 from pivot.version import __version__
 from tfjs_format.quantize import BYTES_PER_FLOAT
+from tfjs_pivot.convert import ConvertOptions, input_budget, load_pivot
 
 SCHEMA = "tfjs-pivot.audit/1"
 TFJS_VERSION = "4.22.0"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pivot.compare import Metric
-from pivot.validate import ValidationReport
+from tfjs_pivot.validate import ValidationReport
 
 
 def _metric_line(m: Metric) -> str:

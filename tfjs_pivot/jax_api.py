@@ -11,9 +11,9 @@ from typing import Any
 
 from backends.base import BackendOptions
 from frontends.jax.lower import lower_jax
-from pivot.convert import ConvertOptions, ConvertResult, convert_model
 from pivot.errors import InputError
 from tfjs_format.quantize import QuantizationSpec
+from tfjs_pivot.convert import ConvertOptions, ConvertResult, convert_model
 
 __all__ = ["convert_jax"]
 

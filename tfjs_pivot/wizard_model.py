@@ -11,9 +11,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from frontends.tensorflow.protos import MetaGraph, Signature, graph_outputs, saved_model_graphs
-from pivot.convert import ConvertOptions, convert
 from tfjs_format.quantize import BYTES_PER_FLOAT
 from tfjs_format.weights import count
+from tfjs_pivot.convert import ConvertOptions, convert
 
 __all__ = ["MetaGraph", "Signature", "Weight", "WeightInfo", "graph_outputs", "probe_weights", "saved_model_graphs",
            "weight_groups"]

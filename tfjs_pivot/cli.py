@@ -1,4 +1,4 @@
-"""The ``tfjs-pivot`` command line, a thin layer over ``pivot.convert``."""
+"""The ``tfjs-pivot`` command line, a thin layer over ``tfjs_pivot.convert``."""
 
 from __future__ import annotations
 
@@ -17,17 +17,17 @@ import frontends
 from backends.base import BackendOptions
 from backends.tfjs_graph.support import TFJS_BACKENDS
 from frontends.base import FrontendOptions
-from pivot.audit_render import RENDERERS
-from pivot.cli_args import OptionalValueCommand
-from pivot.cli_group import DEBUG_FLAG, PivotGroup, one_line
-from pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
 from pivot.errors import ConversionError, InputError, OutputError
-from pivot.progress import Progress, reporter
-from pivot.validate import ValidateOptions, ValidationReport, validate
-from pivot.validate_render import render_validation
 from pivot.version import __version__
 from tfjs_format.quantize import QuantizationSpec
 from tfjs_format.summary import SizeSummary
+from tfjs_pivot.audit_render import RENDERERS
+from tfjs_pivot.cli_args import OptionalValueCommand
+from tfjs_pivot.cli_group import DEBUG_FLAG, PivotGroup, one_line
+from tfjs_pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
+from tfjs_pivot.progress import Progress, reporter
+from tfjs_pivot.validate import ValidateOptions, ValidationReport, validate
+from tfjs_pivot.validate_render import render_validation
 
 _QUANTIZE_HELP = ("Store matching float32 weights as {}: comma-separated shell-style patterns of weight names; "
                   "without a value, all weights.")
@@ -265,7 +265,7 @@ def _report(result: ConvertResult, progress: Progress, quiet: bool) -> None:
 @click.option("--dryrun", is_flag=True, help="Print the equivalent convert command only; convert nothing.")
 def wizard_cmd(dryrun: bool) -> None:
     """Answer questions about a model: get the convert command, the converted model and a validation."""
-    from pivot.wizard import run  # the prompt library loads only for the wizard
+    from tfjs_pivot.wizard import run  # the prompt library loads only for the wizard
 
     sys.exit(run(dryrun))
 
@@ -359,7 +359,7 @@ def ops_cmd(as_json: bool, markdown: bool) -> None:
 def audit_cmd(source: Path, input_format: str | None, required_backend: str, fmt: str, out_file: Path | None,
               max_fold_bytes: int | None) -> None:
     """Report every node that keeps SOURCE from running in TensorFlow.js (exit 0 runs, 1 blocked, 2 bad input)."""
-    from pivot.audit import audit
+    from tfjs_pivot.audit import audit
 
     report = audit(source, ConvertOptions(input_format=input_format, max_fold_bytes=max_fold_bytes), required_backend)
     text = RENDERERS[fmt](report.as_json())

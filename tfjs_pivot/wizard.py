@@ -13,14 +13,14 @@ from questionary import Choice
 
 import frontends
 from frontends.base import FrontendOptions
-from pivot.cli_group import failure_status, one_line
-from pivot.convert import DEFAULT_OUTPUT, ConvertOptions, routes
 from pivot.errors import ConversionError
-from pivot.outputs import check_output
-from pivot.progress import reporter
-from pivot.wizard_answers import Answers, command_line, convert_argv
-from pivot.wizard_model import WeightInfo, graph_outputs, probe_weights, saved_model_graphs, weight_groups
 from tfjs_format.summary import human
+from tfjs_pivot.cli_group import failure_status, one_line
+from tfjs_pivot.convert import DEFAULT_OUTPUT, ConvertOptions, routes
+from tfjs_pivot.outputs import check_output
+from tfjs_pivot.progress import reporter
+from tfjs_pivot.wizard_answers import Answers, command_line, convert_argv
+from tfjs_pivot.wizard_model import WeightInfo, graph_outputs, probe_weights, saved_model_graphs, weight_groups
 
 TFJS_OUTPUTS = ("tfjs_graph_model", "tfjs_layers_model")
 _SAVED_MODELS = ("tf_saved_model", "tf_hub", "keras_saved_model")
@@ -94,7 +94,7 @@ def _offer_validate() -> bool:
 
 def _run_cli(argv: list[str]) -> int:
     """Run ``tfjs-pivot ARGV`` in this process: exactly the command that was printed."""
-    from pivot.cli import main
+    from tfjs_pivot.cli import main
 
     try:  # the group prints every error as the command line would, and raises SystemExit for a failure
         main.main(argv, prog_name="tfjs-pivot", standalone_mode=False)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pivot.errors import ConversionError, UnsupportedOpsError
-from pivot.interrupts import Terminated, handled_signals
+from tfjs_pivot.interrupts import Terminated, handled_signals
 
 # Exit statuses (docs/security.md): a crash never looks like a verdict (1) or a refused input (2).
 EXIT_FAILED = 1  # the command ran and said no: validate mismatch, audit blocked

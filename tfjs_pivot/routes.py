@@ -15,7 +15,7 @@ KERAS_FILE_NAMES = {"keras": KERAS_H5_NAME, "keras_keras": KERAS_ZIP_NAME}
 
 
 class RouteOptions(Protocol):
-    """What a route reads from ``pivot.convert.ConvertOptions``."""
+    """What a route reads from ``tfjs_pivot.convert.ConvertOptions``."""
 
     @property
     def backend(self) -> BackendOptions: ...
@@ -65,7 +65,7 @@ def tfjs_layers_to_keras_zip(source: Path, out_dir: Path, options: RouteOptions)
     return WriteResult((KERAS_ZIP_NAME,), {"weights": sum(len(w) for w in src.weights().values())})
 
 
-# (input format, output format) -> route, for pivot.convert's table of direct routes.
+# (input format, output format) -> route, for tfjs_pivot.convert's table of direct routes.
 ROUTES = {
     ("keras", "tfjs_layers_model"): keras_to_tfjs_layers,
     ("keras_keras", "tfjs_layers_model"): keras_zip_to_tfjs_layers,

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pivot.errors import InputError, OutputError
-from pivot.interrupts import held
+from tfjs_pivot.interrupts import held
 
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 # Hidden siblings are named after the output, shortened so that a name near NAME_MAX still leaves room.

@@ -15,16 +15,16 @@ import backends
 import frontends
 from backends import tfjs_layers
 from backends.base import BackendOptions, WriteResult
-from backends.tfjs_layers import routes as layer_routes
 from backends.tfjs_layers.safety import refuse_code
 from frontends.base import FrontendOptions
 from pivot.errors import InputError, OutputError, PassError
-from pivot.outputs import KERAS_SUFFIXES, check_output, staged_dir, staged_file
 from pivot.passes import optimize
-from pivot.progress import Progress, Silent
 from pivot.untrusted import BUDGET_BASE, BUDGET_FACTOR, Budget, allocation_budget, input_bytes
 from tfjs_format.layers_model import LayersModel
 from tfjs_format.weights import SHARD_WRITTEN
+from tfjs_pivot import routes as layer_routes
+from tfjs_pivot.outputs import KERAS_SUFFIXES, check_output, staged_dir, staged_file
+from tfjs_pivot.progress import Progress, Silent
 
 # As the official converter: Keras files become layers models, layers models become Keras HDF5.
 DEFAULT_OUTPUT = {"onnx": "tfjs_graph_model", "keras": "tfjs_layers_model", "keras_keras": "tfjs_layers_model",

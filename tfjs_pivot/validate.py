@@ -17,11 +17,11 @@ import frontends
 from backends.tfjs_runtime import TfjsBackend, TfjsRuntime
 from frontends.base import FrontendOptions
 from pivot.compare import Metric, Tolerance, compare, tolerance_for
-from pivot.convert import ConvertOptions, input_budget, load_pivot
 from pivot.errors import InputError
 from pivot.onnx_run import OnnxSession
 from pivot.untrusted import confined, read_json_file, regular_file
 from tfjs_format.layers_model import is_layers_doc
+from tfjs_pivot.convert import ConvertOptions, input_budget, load_pivot
 
 Feeds = dict[str, np.ndarray]
 
@@ -250,7 +250,7 @@ def validate(source: Path, converted: Path, opts: ValidateOptions, runtime: Tfjs
         if quant:
             report.notes.append(f"weights are quantized ({quant}): judged against the looser quantized tolerance")
         if not report.passed and kind == "graph" and opts.bisect:
-            from pivot.divergence import first_divergence
+            from tfjs_pivot.divergence import first_divergence
 
             report.divergence = first_divergence(pivot, model_json, samples[0], runtime, opts.tfjs_backend, tol)
         return report
