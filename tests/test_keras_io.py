@@ -16,7 +16,7 @@ import pytest
 
 from backends.base import BackendOptions
 from backends.keras_out.config import keras3_spec
-from backends.tfjs_layers.from_keras import ArrayWeights, tfjs_topology, weight_names
+from backends.tfjs_layers.from_keras import ArrayWeights, tfjs_topology
 from backends.tfjs_runtime import TfjsRuntime
 from frontends.base import FrontendOptions
 from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLayersFrontend
@@ -26,6 +26,7 @@ from frontends.keras.tfjs_layers import read_tfjs_layers
 from pivot.errors import InputError, UnsupportedOpsError
 from pivot.passes import optimize
 from tests.parity import compare, ort_run
+from tfjs_format.keras_config import weight_names
 from tfjs_format.layers_model import write_layers_model
 from tfjs_format.quantize import QuantizationSpec
 from tfjs_pivot.routes import ROUTES

@@ -23,13 +23,12 @@ from backends.base import BackendOptions
 from backends.keras_out import write_keras_h5, write_keras_zip
 from backends.keras_out.config import keras3_spec
 from backends.tfjs_layers.from_keras import tfjs_topology, write_keras_layers
-from backends.tfjs_layers.safety import refuse_code
 from frontends.base import FrontendOptions
 from frontends.keras import sandbox
 from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLayersFrontend, read_source
-from frontends.keras.payload import KERAS_MODULE
 from pivot.errors import ConversionError, InputError
 from pivot.untrusted import allocation_budget
+from tfjs_format.keras_config import KERAS_MODULE, refuse_code
 from tfjs_pivot.routes import ROUTES
 
 JsonDict = dict[str, Any]

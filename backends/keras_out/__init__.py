@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 
 from backends.keras_out.config import KERAS_VERSION, LayerPath, LayerWeights, keras3_spec, layer_weights
 from pivot.errors import InputError
+from tfjs_format.keras_config import MODEL_CLASSES, snake_case
 
 __all__ = ["write_keras_h5", "write_keras_zip"]
 
@@ -119,12 +119,12 @@ def _vars_tree(group: h5py.Group, model: dict[str, Any], prefix: LayerPath, info
     layers = group.create_group("layers")
     used: dict[str, int] = {}
     for layer in _top_layers(model):
-        key = _snake(layer["class_name"])
+        key = snake_case(layer["class_name"])
         used[key] = used.get(key, -1) + 1
         sub = layers.create_group(key if used[key] == 0 else f"{key}_{used[key]}")
         sub.create_group("vars")
         path = (*prefix, layer["name"])
-        if "layers" in layer["config"] and layer["class_name"] in ("Functional", "Sequential"):
+        if "layers" in layer["config"] and layer["class_name"] in MODEL_CLASSES:
             _vars_tree(sub, layer, path, info, weights)
         elif path in info:
             _layer_vars(sub, info[path], weights[path])
@@ -142,9 +142,3 @@ def _layer_vars(group: h5py.Group, lw: LayerWeights, arrays: Sequence[np.ndarray
             own.create_dataset(str(i), data=np.asarray(arr))
         start += count
 
-
-def _snake(name: str) -> str:
-    """Keras's ``naming.to_snake_case``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-    return name if not name.startswith("_") else "private" + name

@@ -6,9 +6,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from backends.tfjs_layers.from_keras import MODEL_CLASSES, TFJS_LAYERS, weight_names
-from backends.tfjs_layers.safety import refuse_code
 from pivot.errors import InputError, Unsupported, UnsupportedOpsError
+from tfjs_format.keras_config import (
+    KERAS2_SHAPE_KEY,
+    KERAS3_SHAPE_KEY,
+    MODEL_CLASSES,
+    TFJS_LAYERS,
+    keras3_calls,
+    keras3_ref,
+    nested_models,
+    refuse_code,
+    weight_names,
+)
 
 JsonDict = dict[str, Any]
 LayerPath = tuple[str, ...]
@@ -73,7 +82,7 @@ def _model(spec: JsonDict, refusals: dict[tuple[str, str], list[str]]) -> JsonDi
         raise InputError(f"{cls} model config is not a mapping")
     layers = [_layer(s, refusals) for s in config["layers"]]
     outputs = config["output_layers"]
-    if not any(isinstance(n, dict) for layer in layers for n in layer.get("inbound_nodes", [])):
+    if not keras3_calls(layers):
         outputs = _keras3_node_indices(layers, outputs)
     out = {"name": config.get("name", "model"), "trainable": config.get("trainable", True), "layers": layers,
            "input_layers": config["input_layers"], "output_layers": outputs}
@@ -86,17 +95,13 @@ def _keras3_node_indices(layers: list[JsonDict], outputs: Any) -> Any:
     Keras 2 and tfjs count a nested model's own construction as its node 0. Keras 3 reads list-style call
     arguments as plain call indices, and counts the extra node in ``output_layers`` for Functional models only.
     """
-    nested = {layer["name"]: layer["class_name"] for layer in layers if layer["class_name"] in MODEL_CLASSES}
+    nested = nested_models(layers, name_of=lambda layer: layer["name"])
     for layer in layers:
-        layer["inbound_nodes"] = [[_shift(entry, nested) for entry in node] for node in layer.get("inbound_nodes", [])]
-    sequential = {k: v for k, v in nested.items() if v == "Sequential"}
+        layer["inbound_nodes"] = [[keras3_ref(entry, nested, in_outputs=False) for entry in node]
+                                  for node in layer.get("inbound_nodes", [])]
     if outputs and isinstance(outputs[0], str):
-        return _shift(outputs, sequential)
-    return [_shift(ref, sequential) for ref in outputs]
-
-
-def _shift(ref: list[Any], names: dict[str, str]) -> list[Any]:
-    return [ref[0], max(int(ref[1]) - 1, 0), *ref[2:]] if ref[0] in names else list(ref)
+        return keras3_ref(outputs, nested, in_outputs=True)
+    return [keras3_ref(ref, nested, in_outputs=True) for ref in outputs]
 
 
 def _with_input_layer(specs: list[JsonDict]) -> list[JsonDict]:
@@ -105,12 +110,12 @@ def _with_input_layer(specs: list[JsonDict]) -> list[JsonDict]:
         return specs
     first = dict(specs[0])
     cfg = dict(first.get("config", {}))
-    shape = cfg.pop("batch_input_shape", None)
+    shape = cfg.pop(KERAS2_SHAPE_KEY, None)
     if shape is None:
         raise InputError("a Sequential model without an input shape cannot be saved for Keras 3")
     first["config"] = cfg
     name = f"{cfg.get('name', 'sequential')}_input"
-    return [{"class_name": "InputLayer", "config": {"batch_input_shape": shape, "dtype": cfg.get("dtype", "float32"),
+    return [{"class_name": "InputLayer", "config": {KERAS2_SHAPE_KEY: shape, "dtype": cfg.get("dtype", "float32"),
                                                    "name": name}}, first, *specs[1:]]
 
 
@@ -133,7 +138,7 @@ def _layer_of(spec: JsonDict, cls: str, name: Any, refusals: dict[tuple[str, str
             refusals.setdefault((cls, "only built-in layer classes of TensorFlow.js layers models are written"),
                                 []).append(str(name))
         cls, cfg = layer_config(cls, dict(spec.get("config", {})), refusals)
-        out = {"module": "keras.layers", "class_name": cls, "config": cfg, "registered_name": None}
+        out = _keras3_object("keras.layers", cls, cfg)
     out["name"] = name
     if "inbound_nodes" in spec:
         out["inbound_nodes"] = spec["inbound_nodes"]
@@ -146,9 +151,9 @@ def layer_config(cls: str, cfg: JsonDict, refusals: dict[tuple[str, str], list[s
     for key in REJECTED_KEYS.get(cls, ()):
         cfg.pop(key, None)
     if cls != "InputLayer":
-        cfg.pop("batch_input_shape", None)
-    elif "batch_input_shape" in cfg:
-        cfg["batch_shape"] = cfg.pop("batch_input_shape")
+        cfg.pop(KERAS2_SHAPE_KEY, None)
+    elif KERAS2_SHAPE_KEY in cfg:
+        cfg[KERAS3_SHAPE_KEY] = cfg.pop(KERAS2_SHAPE_KEY)
     if cls == "ThresholdedReLU":  # gone in Keras 3; ReLU(threshold) differs only at x == theta
         cls, cfg = "ReLU", {"name": name, "threshold": float(cfg.get("theta", 1.0)), "trainable": True}
     if cls == "LeakyReLU" and "alpha" in cfg:
@@ -169,7 +174,7 @@ def _value(key: str, value: Any, cls: str, layer: str, refusals: dict[tuple[str,
             refusals.setdefault((cls, f"wrapped class {str(value['class_name'])[:60]} is not a built-in layer "
                                       "of TensorFlow.js layers models"), []).append(layer)
         inner_cls, inner_cfg = layer_config(value["class_name"], dict(value.get("config", {})), refusals)
-        return {"module": "keras.layers", "class_name": inner_cls, "config": inner_cfg, "registered_name": None}
+        return _keras3_object("keras.layers", inner_cls, inner_cfg)
     for suffix, module in (("_initializer", "initializers"), ("_regularizer", "regularizers"),
                            ("_constraint", "constraints")):
         if key.endswith(suffix) and isinstance(value, dict) and "class_name" in value:
@@ -182,7 +187,12 @@ def _keras_object(value: JsonDict, module: str) -> JsonDict:
     cfg = dict(value.get("config") or {})
     if "distribution" in cfg:
         cfg["distribution"] = DISTRIBUTIONS.get(cfg["distribution"], cfg["distribution"])
-    return {"module": f"keras.{module}", "class_name": cls, "config": cfg, "registered_name": None}
+    return _keras3_object(f"keras.{module}", cls, cfg)
+
+
+def _keras3_object(module: str, cls: Any, cfg: JsonDict) -> JsonDict:
+    """A built-in Keras object as Keras 3 serializes it (``registered_name`` is null: no custom class)."""
+    return {"module": module, "class_name": cls, "config": cfg, "registered_name": None}
 
 
 def layer_weights(spec: JsonDict, counts: dict[LayerPath, int]) -> dict[LayerPath, LayerWeights]:

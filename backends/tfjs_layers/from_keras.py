@@ -11,26 +11,26 @@ import numpy as np
 
 from backends.base import BackendOptions, WriteResult
 from backends.tfjs_layers import write_layers
-from backends.tfjs_layers.safety import refuse_code
-from pivot.errors import InputError, Unsupported, UnsupportedOpsError
+from pivot.errors import InputError, ReasonCode, Unsupported, UnsupportedOpsError
+from tfjs_format.keras_config import (
+    KERAS2_SHAPE_KEY,
+    KERAS3_SHAPE_KEY,
+    MODEL_CLASSES,
+    TFJS_LAYERS,
+    keras2_ref,
+    keras3_calls,
+    keras_major,
+    keras_tensors,
+    nested_models,
+    refuse_code,
+    weight_names,
+)
 
 JsonDict = dict[str, Any]
 LayerPath = tuple[str, ...]  # nested model names, then the layer name
-MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 # What reading a config of the wrong shape raises (a list where a dict is expected, a string index, ...).
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
-# Layer classes registered in @tensorflow/tfjs-layers 4.22 (tf.serialization's class map).
-TFJS_LAYERS = frozenset((
-    "Activation", "Add", "AlphaDropout", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-    "BatchNormalization", "Bidirectional", "CategoryEncoding", "CenterCrop", "Concatenate", "Conv1D", "Conv2D",
-    "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "Cropping2D", "Dense", "DepthwiseConv2D", "Dot",
-    "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "InputLayer", "LSTM", "LayerNormalization",
-    "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum", "Multiply",
-    "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SimpleRNN",
-    "Softmax", "SpatialDropout1D", "ThresholdedReLU", "TimeDistributed", "UpSampling2D", "ZeroPadding2D",
-))
 # Activation names tfjs 4.22 knows (after its snake_case -> camelCase conversion), by Keras name.
 ACTIVATIONS = {"elu": "elu", "gelu": "gelu", "hard_sigmoid": "hard_sigmoid", "linear": "linear",
                "log_softmax": "log_softmax", "mish": "mish", "relu": "relu", "relu6": "relu6", "selu": "selu",
@@ -48,21 +48,6 @@ CONSTRAINTS = frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"})
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "quantization_config",
                           "lora_rank", "lora_alpha", "optional", "ragged", "synchronized", "seed", "use_cudnn",
                           "zero_output_for_mask", "input_axes", "output_axes"})
-# Keras layer.weights order, as tfjs names them: (weight, config flag that must be true for it to exist).
-WEIGHTS: dict[str, tuple[tuple[str, str | None], ...]] = {
-    **{c: (("kernel", None), ("bias", "use_bias")) for c in
-       ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose")},
-    "DepthwiseConv2D": (("depthwise_kernel", None), ("bias", "use_bias")),
-    "SeparableConv2D": (("depthwise_kernel", None), ("pointwise_kernel", None), ("bias", "use_bias")),
-    "BatchNormalization": (("gamma", "scale"), ("beta", "center"), ("moving_mean", None),
-                           ("moving_variance", None)),
-    "LayerNormalization": (("gamma", "scale"), ("beta", "center")),
-    "PReLU": (("alpha", None),),
-    "Embedding": (("embeddings", None),),
-    **{c: (("kernel", None), ("recurrent_kernel", None), ("bias", "use_bias")) for c in
-       ("SimpleRNN", "GRU", "LSTM", "ConvLSTM2D")},
-}
-
 # Ranks each kind of weight can have, over the layer classes tfjs holds (min, max): kernels of Dense (2) to
 # Conv3D (5); a GRU's reset_after bias is 2-D; 2-D depthwise and separable convolutions only in tfjs.
 WEIGHT_NDIMS = {"kernel": (2, 5), "recurrent_kernel": (2, 4), "depthwise_kernel": (4, 4), "pointwise_kernel": (4, 4),
@@ -70,22 +55,25 @@ WEIGHT_NDIMS = {"kernel": (2, 5), "recurrent_kernel": (2, 4), "depthwise_kernel"
                 "gamma": (1, 5), "beta": (1, 5), "alpha": (1, 5)}
 
 
+# What tfjs can do instead, for every refusal of this writer.
+_HINT = "tf.loadLayersModel cannot run this; convert with --output-format tfjs_graph_model instead"
+
+
 @dataclass
 class Conversion:
     """State of one config conversion: refusals collected over the whole model, weight names by layer."""
 
     keras_major: int
-    refusals: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    refusals: dict[tuple[str, ReasonCode, str], list[str]] = field(default_factory=dict)
     names: dict[LayerPath, list[str]] = field(default_factory=dict)
 
-    def refuse(self, cls: str, layer: str, why: str) -> None:
-        self.refusals.setdefault((cls, why), []).append(layer)
+    def refuse(self, cls: str, layer: str, why: str, *, reason: ReasonCode) -> None:
+        """Collect a refusal: ``reason`` is "no_rule" when tfjs lacks the class or function, "attribute" else."""
+        self.refusals.setdefault((cls, reason, why), []).append(layer)
 
     def error(self) -> UnsupportedOpsError:
-        return UnsupportedOpsError(
-            Unsupported(cls, "no_rule" if "has no" in why else "attribute", tuple(layers), why,
-                        "tf.loadLayersModel cannot run this; convert with --output-format tfjs_graph_model instead")
-            for (cls, why), layers in self.refusals.items())
+        return UnsupportedOpsError(Unsupported(cls, reason, tuple(layers), why, _HINT)
+                                   for (cls, reason, why), layers in self.refusals.items())
 
 
 def tfjs_topology(spec: JsonDict, keras_version: str, backend: str = "") -> tuple[JsonDict, dict[LayerPath, list[str]]]:
@@ -94,88 +82,81 @@ def tfjs_topology(spec: JsonDict, keras_version: str, backend: str = "") -> tupl
     No code passes: the config read and the one written are searched for Lambda bytecode and custom modules.
     """
     refuse_code(spec, "TensorFlow.js layers model")
-    conv = Conversion(_major(keras_version))
+    conversion = Conversion(keras_major(keras_version))
     try:
-        config = _model(conv, spec, ())
+        config = _model(conversion, spec, ())
     except _MALFORMED as e:
         raise InputError(f"malformed model config ({type(e).__name__}: {e})") from None
     refuse_code(config, "TensorFlow.js layers model")
-    if conv.refusals:
-        raise conv.error()
+    if conversion.refusals:
+        raise conversion.error()
     topology = {"keras_version": keras_version or "2", "backend": backend or "tensorflow", "model_config": config}
-    return topology, conv.names
+    return topology, conversion.names
 
 
-def _major(version: str) -> int:
-    head = version.split(".")[0]
-    return int(head) if head.isdigit() else 2
-
-
-def _model(conv: Conversion, spec: JsonDict, path: LayerPath) -> JsonDict:
+def _model(conversion: Conversion, spec: JsonDict, path: LayerPath) -> JsonDict:
     cls, config = spec.get("class_name"), spec.get("config")
     if cls == "Sequential" and isinstance(config, (dict, list)):  # Keras 2.0 wrote a bare list of layers
-        return {"class_name": "Sequential", "config": _sequential(conv, config, path)}
+        return {"class_name": "Sequential", "config": _sequential(conversion, config, path)}
     if cls not in MODEL_CLASSES or not isinstance(config, dict):
         raise InputError(f"not a Keras model config (class_name {cls!r})")
-    keras3 = any(isinstance(n, dict) for layer in config["layers"] for n in layer.get("inbound_nodes", []))
-    nested = {_name(layer): layer["class_name"] for layer in config["layers"] if layer["class_name"] in MODEL_CLASSES}
-    layers = [_layer(conv, layer, path, nested if keras3 else {}) for layer in config["layers"]]
+    keras3 = keras3_calls(config["layers"])
+    nested = nested_models(config["layers"], name_of=_name)
+    # Only Keras 3 references to nested models are renumbered: Keras 2 numbers them as tfjs does.
+    renumbered = nested if keras3 else {}
+    layers = [_layer(conversion, layer, path, renumbered) for layer in config["layers"]]
     out = {"name": config.get("name", "model"), "layers": layers,
            "input_layers": _ref_list(config["input_layers"], {}),
-           "output_layers": _ref_list(config["output_layers"], _sequentials(nested) if keras3 else {})}
+           "output_layers": _ref_list(config["output_layers"], renumbered)}
     return {"class_name": "Functional" if cls != "Model" else "Model", "config": out}
-
-
-def _sequentials(nested: Mapping[str, str]) -> dict[str, str]:
-    # Keras 3 already counts a nested Functional model's built-in node in output_layers, not a Sequential's.
-    return {k: v for k, v in nested.items() if v == "Sequential"}
 
 
 def _name(spec: JsonDict) -> str:
     return str(spec.get("name") or spec.get("config", {}).get("name"))
 
 
-def _sequential(conv: Conversion, config: Any, path: LayerPath) -> JsonDict:
+def _sequential(conversion: Conversion, config: Any, path: LayerPath) -> JsonDict:
     specs = config["layers"] if isinstance(config, dict) else config
     name = config.get("name", "sequential") if isinstance(config, dict) else "sequential"
-    layers = [_layer(conv, spec, path, {}) for spec in specs]
+    layers = [_layer(conversion, spec, path, {}) for spec in specs]
     first = layers[0]["config"] if layers else {}
     shape = (config.get("build_input_shape") or (config.get("build_config") or {}).get("input_shape")
              if isinstance(config, dict) else None)
-    if layers and layers[0]["class_name"] != "InputLayer" and "batch_input_shape" not in first:
+    if layers and layers[0]["class_name"] != "InputLayer" and KERAS2_SHAPE_KEY not in first:
         if shape is None:
-            conv.refuse("Sequential", name, "a Sequential model without an input shape cannot be rebuilt by tfjs")
-        first["batch_input_shape"] = list(shape or [])
+            conversion.refuse("Sequential", name, "a Sequential model without an input shape cannot be rebuilt by tfjs",
+                              reason="attribute")
+        first[KERAS2_SHAPE_KEY] = list(shape or [])
     return {"name": name, "layers": layers}
 
 
-def _layer(conv: Conversion, spec: JsonDict, path: LayerPath, nested: Mapping[str, str]) -> JsonDict:
+def _layer(conversion: Conversion, spec: JsonDict, path: LayerPath, nested: Mapping[str, str]) -> JsonDict:
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
         raise InputError(f"a layer of the model config is not a {{class_name, config}} object: {str(spec)[:60]}")
     try:
-        return _layer_of(conv, spec, path, nested)
+        return _layer_of(conversion, spec, path, nested)
     except _MALFORMED as e:  # the spec comes from a file: a value of the wrong type is the file's fault
         raise InputError(f"layer '{_name(spec)}' ({spec['class_name']}): malformed config "
                          f"({type(e).__name__}: {e})") from None
 
 
-def _layer_of(conv: Conversion, spec: JsonDict, path: LayerPath, nested: Mapping[str, str]) -> JsonDict:
+def _layer_of(conversion: Conversion, spec: JsonDict, path: LayerPath, nested: Mapping[str, str]) -> JsonDict:
     cls, name = spec["class_name"], _name(spec)
     out: JsonDict = {"class_name": cls, "name": name}
     if cls in MODEL_CLASSES:
-        out.update(_model(conv, spec, (*path, name)))
+        out.update(_model(conversion, spec, (*path, name)))
         out["name"] = name
     else:
-        out["config"] = layer_config(conv, cls, dict(spec.get("config", {})), name, rank=_rank(spec))
+        out["config"] = layer_config(conversion, cls, dict(spec.get("config", {})), name, rank=_rank(spec))
         names = weight_names(cls, out["config"])
         if names:
             key: LayerPath = (*path, name)
-            conv.names[key] = [f"{name}/{w}" for w in names]
-    out["inbound_nodes"] = [_node(conv, n, nested, name, cls) for n in spec.get("inbound_nodes", [])]
+            conversion.names[key] = [f"{name}/{w}" for w in names]
+    out["inbound_nodes"] = [_node(conversion, n, nested, name, cls) for n in spec.get("inbound_nodes", [])]
     return out
 
 
-def layer_config(conv: Conversion, cls: str, cfg: JsonDict, name: str, where: str = "",
+def layer_config(conversion: Conversion, cls: str, cfg: JsonDict, name: str, where: str = "",
                  rank: int | None = None) -> JsonDict:
     """One layer's config in the Keras 2 dialect; unsupported classes or values are refused (collected).
 
@@ -184,13 +165,13 @@ def layer_config(conv: Conversion, cls: str, cfg: JsonDict, name: str, where: st
     """
     where = where or name
     if cls not in TFJS_LAYERS:
-        conv.refuse(cls, where, f"TensorFlow.js has no {cls} layer")
+        conversion.refuse(cls, where, f"TensorFlow.js has no {cls} layer", reason="no_rule")
         return cfg
-    _deviations(conv, cls, cfg, where, rank)
-    cfg = {k: _value(conv, cls, k, v, where) for k, v in cfg.items() if k not in DROPPED_KEYS}
+    _deviations(conversion, cls, cfg, where, rank)
+    cfg = {k: _value(conversion, cls, k, v, where) for k, v in cfg.items() if k not in DROPPED_KEYS}
     cfg["name"] = name
     for rewrite in LAYER_RULES.get(cls, ()):
-        rewrite(conv, cls, cfg, where)
+        rewrite(conversion, cls, cfg, where)
     return cfg
 
 
@@ -205,10 +186,10 @@ def _rank(spec: JsonDict) -> int | None:
     return len(shape) if isinstance(shape, list) and shape and not isinstance(shape[0], list) else None
 
 
-def _value(conv: Conversion, cls: str, key: str, value: Any, layer: str) -> Any:
+def _value(conversion: Conversion, cls: str, key: str, value: Any, layer: str) -> Any:
     if key == "dtype":
         return _dtype(value)
-    if key == "batch_shape":
+    if key == KERAS3_SHAPE_KEY:
         return value
     if key.endswith("_initializer"):
         return _object(value, INITIALIZERS)
@@ -217,7 +198,7 @@ def _value(conv: Conversion, cls: str, key: str, value: Any, layer: str) -> Any:
     if key.endswith("_constraint"):
         return _object(value, {c: c for c in CONSTRAINTS})
     if key in ("activation", "recurrent_activation"):
-        return _activation(conv, cls, value, layer)
+        return _activation(conversion, cls, value, layer)
     return _strip(value)
 
 
@@ -254,39 +235,28 @@ def _regularizer(value: Any) -> Any:
     return None
 
 
-def _activation(conv: Conversion, cls: str, value: Any, layer: str) -> str:
+def _activation(conversion: Conversion, cls: str, value: Any, layer: str) -> str:
     if isinstance(value, dict):  # Keras 3 may serialize a built-in activation as a function object
         value = value.get("config") if value.get("class_name") == "function" else value.get("class_name")
-    if value == "hard_sigmoid" and conv.keras_major >= 3:
-        conv.refuse(cls, layer, "Keras 3 hard_sigmoid (slope 1/6) differs from tfjs hardSigmoid (0.2)")
+    if value == "hard_sigmoid" and conversion.keras_major >= 3:
+        conversion.refuse(cls, layer, "Keras 3 hard_sigmoid (slope 1/6) differs from tfjs hardSigmoid (0.2)",
+                          reason="attribute")
     if value not in ACTIVATIONS:
-        conv.refuse(cls, layer, f"TensorFlow.js has no activation {value!r}")
+        conversion.refuse(cls, layer, f"TensorFlow.js has no activation {value!r}", reason="no_rule")
         return "linear"
     return ACTIVATIONS[value]
 
 
-def weight_names(cls: str, cfg: JsonDict) -> list[str]:
-    """tfjs weight names (after ``layer/``) in Keras ``layer.weights`` order, for a converted config."""
-    if cls == "Bidirectional":
-        inner = cfg["layer"]
-        names = weight_names(inner["class_name"], inner["config"])
-        prefix = inner["config"]["name"]
-        return [f"forward_{prefix}/{n}" for n in names] + [f"backward_{prefix}/{n}" for n in names]
-    if cls == "TimeDistributed":
-        return weight_names(cfg["layer"]["class_name"], cfg["layer"]["config"])
-    return [w for w, flag in WEIGHTS.get(cls, ()) if flag is None or cfg.get(flag, True)]
-
-
-def _node(conv: Conversion, node: Any, nested: Mapping[str, str], layer: str, cls: str) -> Any:
+def _node(conversion: Conversion, node: Any, nested: Mapping[str, str], layer: str, cls: str) -> Any:
     """A Keras 3 call (``{"args", "kwargs"}``) as a Keras 2 node ``[[layer, node, tensor, kwargs], ...]``."""
     if not isinstance(node, dict):
         return _strip(node)
     raw_kwargs = node.get("kwargs") or {}
     if any(_histories(v) for v in raw_kwargs.values()):
-        conv.refuse(cls, layer, "tensor keyword arguments (masks, initial states) cannot be saved for tfjs")
+        conversion.refuse(cls, layer, "tensor keyword arguments (masks, initial states) cannot be saved for tfjs",
+                          reason="attribute")
     kwargs = {k: _strip(v) for k, v in raw_kwargs.items() if v is not None and not _histories(v)}
-    # tfjs (like Keras 2) numbers a nested model's calls after the node of its own construction.
-    return [[h[0], int(h[1]) + (h[0] in nested), int(h[2]), kwargs] for h in _histories(node.get("args", []))]
+    return [[*keras2_ref(h, nested, in_outputs=False), kwargs] for h in _histories(node.get("args", []))]
 
 
 def _histories(value: Any) -> list[list[Any]]:
@@ -296,38 +266,32 @@ def _histories(value: Any) -> list[list[Any]]:
 
 def _tensor_configs(value: Any) -> list[JsonDict]:
     """The config (shape, dtype, keras_history) of every Keras 3 tensor in a nested structure, in order."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            return [value["config"]]
-        return [t for v in value.values() for t in _tensor_configs(v)]
-    if isinstance(value, (list, tuple)):
-        return [t for v in value for t in _tensor_configs(v)]
-    return []
+    return [t["config"] for t in keras_tensors(value)]
 
 
-def _ref_list(value: Any, shift: Mapping[str, str]) -> list[list[Any]]:
+def _ref_list(value: Any, nested: Mapping[str, str]) -> list[list[Any]]:
     """``input_layers``/``output_layers`` as a list of ``[layer, node, tensor]`` (Keras 3 may write one or a dict)."""
     if isinstance(value, dict):
         value = list(value.values())
     if value and isinstance(value[0], str):
         value = [value]
-    return [[v[0], int(v[1]) + (v[0] in shift), int(v[2])] for v in value]
+    return [keras2_ref(v, nested, in_outputs=True) for v in value]
 
 
-def _input_layer(conv: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
-    if "batch_shape" in cfg:
-        cfg["batch_input_shape"] = cfg.pop("batch_shape")
+def _input_layer(conversion: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
+    if KERAS3_SHAPE_KEY in cfg:
+        cfg[KERAS2_SHAPE_KEY] = cfg.pop(KERAS3_SHAPE_KEY)
 
 
-def _conv(conv: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
+def _convolution(conversion: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
     if int(cfg.pop("groups", 1) or 1) != 1:
-        conv.refuse(cls, name, "grouped convolution (groups > 1)")
+        conversion.refuse(cls, name, "grouped convolution (groups > 1)", reason="attribute")
     if cls == "SeparableConv2D":  # tfjs rejects the plain-conv kernel_* fields on separable convolutions
         for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
             cfg.pop(key, None)
 
 
-def _wrapper(conv: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
+def _wrapper(conversion: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
     inner = cfg.get("layer") or {}
     inner_cls, inner_cfg = inner.get("class_name", "?"), dict(inner.get("config") or {})
     inner_name = str(inner_cfg.get("name", "layer"))
@@ -336,12 +300,12 @@ def _wrapper(conv: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
         inner_name = inner_name.removeprefix("forward_")
         backward = cfg.pop("backward_layer", None)
         if backward and backward.get("class_name") != inner_cls:
-            conv.refuse(cls, name, "a backward layer of another class than the forward one")
+            conversion.refuse(cls, name, "a backward layer of another class than the forward one", reason="attribute")
     cfg["layer"] = {"class_name": inner_cls,
-                    "config": layer_config(conv, inner_cls, inner_cfg, inner_name, f"{name}/{inner_name}")}
+                    "config": layer_config(conversion, inner_cls, inner_cfg, inner_name, f"{name}/{inner_name}")}
 
 
-def _renamed(conv: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
+def _renamed(conversion: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
     """Keras 3 spellings tfjs does not know, and Keras 3 fields that must keep their default."""
     if cls == "LeakyReLU" and "negative_slope" in cfg:
         cfg["alpha"] = cfg.pop("negative_slope")
@@ -350,7 +314,7 @@ def _renamed(conv: Conversion, cls: str, cfg: JsonDict, name: str) -> None:
     for key, default in (("negative_slope", 0.0), ("threshold", 0.0), ("keepdims", False), ("renorm", False),
                          ("rms_scaling", False), ("pad_to_aspect_ratio", False), ("antialias", False)):
         if key in cfg and (cfg.pop(key) or default) != default:
-            conv.refuse(cls, name, f"{key} other than {default!r}")
+            conversion.refuse(cls, name, f"{key} other than {default!r}", reason="attribute")
     for key in ("renorm_clipping", "renorm_momentum", "fill_mode", "fill_value"):
         cfg.pop(key, None)
 
@@ -398,8 +362,8 @@ DEVIATIONS: tuple[tuple[frozenset[str], Callable[[JsonDict, int | None], bool], 
 )
 LAYER_RULES = {
     "InputLayer": (_input_layer,),
-    **{c: (_conv,) for c in ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv2D",
-                             "SeparableConv2D")},
+    **{c: (_convolution,) for c in ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose",
+                                    "DepthwiseConv2D", "SeparableConv2D")},
     "Bidirectional": (_wrapper,), "TimeDistributed": (_wrapper,),
     **{c: (_renamed,) for c in ("LeakyReLU", "ReLU", "Softmax", "BatchNormalization", "LayerNormalization",
                                 "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
@@ -407,10 +371,10 @@ LAYER_RULES = {
 }
 
 
-def _deviations(conv: Conversion, cls: str, cfg: JsonDict, where: str, rank: int | None) -> None:
+def _deviations(conversion: Conversion, cls: str, cfg: JsonDict, where: str, rank: int | None) -> None:
     for classes, applies, why in DEVIATIONS:
         if cls in classes and applies(cfg, rank):
-            conv.refuse(cls, where, why)
+            conversion.refuse(cls, where, why, reason="attribute")
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,6 @@ from pivot.errors import InputError
 # Dims and node indices beyond int32 are no real model's (TensorFlow.js shapes are int32).
 MAX_INDEX = 2**31 - 1
 MAX_RANK = 32
-_VERSION = re.compile(r"[23](\.[0-9A-Za-z+_-]+)*")
 
 
 def as_dict(value: Any, where: str) -> dict[str, Any]:
@@ -53,14 +51,6 @@ def as_dims(value: Any, where: str) -> list[int | None]:
         if d is not None and (isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= MAX_INDEX):
             raise InputError(f"{where}: dimension {_kind(d)} is not a non-negative integer or null")
     return list(dims)
-
-
-def check_version(version: str, where: str = "") -> None:
-    """Refuse a ``keras_version`` that is neither Keras 2 nor Keras 3 (an empty one means unknown: Keras 3 rules)."""
-    if version and not (len(version) <= 64 and _VERSION.fullmatch(version)):
-        prefix = f"{where}: " if where else ""
-        raise InputError(f"{prefix}keras_version {version[:64]!r} is neither Keras 2 nor Keras 3 (refused; Keras 1 "
-                         "and unknown dialects are not read)")
 
 
 @contextmanager

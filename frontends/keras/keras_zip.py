@@ -24,6 +24,7 @@ from frontends.keras.model import JsonDict, KerasModel, parse_model
 from frontends.keras.sandbox import crash_probe
 from pivot.errors import InputError
 from pivot.untrusted import loads_json
+from tfjs_format.keras_config import snake_case
 
 # Sub-layers of composite layers in Keras ``layer.weights`` order; others follow in name order.
 SUBLAYER_ORDER = {
@@ -83,7 +84,7 @@ def attach_vars(model: KerasModel, root: h5py.Group, where: str = "weights", vis
     for layer in model.layers:
         if model.sequential and layer.class_name == "InputLayer":
             continue  # a Sequential model's ``layers`` leaves out its InputLayer
-        key = _snake(layer.class_name)
+        key = snake_case(layer.class_name)
         used[key] = used.get(key, -1) + 1
         name = key if used[key] == 0 else f"{key}_{used[key]}"
         sub = child(group, name, f"{where}/layers/{name}")
@@ -123,13 +124,6 @@ def _var_keys(own: h5py.Group, where: str) -> list[str]:
     if bad:
         raise InputError(f"{where}/vars/{bad[0][:60]}: not a variable index (Keras writes 0, 1, ...)")
     return sorted(keys, key=int)
-
-
-def _snake(name: str) -> str:
-    """Keras's ``to_snake_case``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-    return name if not name.startswith("_") else "private" + name
 
 
 def sniff_keras_zip(path: Path) -> bool:

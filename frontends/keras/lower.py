@@ -10,10 +10,10 @@ import onnx_ir as ir
 
 from frontends.keras.builder import GraphBuilder
 from frontends.keras.model import KerasLayer, KerasModel, TensorRef, call_order, input_shape, layer_dtype
-from frontends.keras.payload import KERAS_MODULE
 from frontends.keras.registry import NOT_SUPPORTED, load_rules
 from pivot.errors import ConversionError, EmitError, InputError, Unsupported, UnsupportedOpsError
 from pivot.untrusted import charge
+from tfjs_format.keras_config import KERAS_MODULE
 
 _DTYPES = {"float32": ir.DataType.FLOAT, "float16": ir.DataType.FLOAT, "bfloat16": ir.DataType.FLOAT,
            "float64": ir.DataType.FLOAT, "int32": ir.DataType.INT32, "int64": ir.DataType.INT64,

@@ -8,17 +8,27 @@ from typing import Any
 
 import numpy as np
 
-from frontends.keras.checks import as_dict, as_dims, as_index, as_list, as_name, check_version
-from frontends.keras.payload import refuse_code
+from frontends.keras.checks import as_dict, as_dims, as_index, as_list, as_name
 from pivot.errors import InputError
+from tfjs_format.keras_config import (
+    KERAS2_SHAPE_KEY,
+    KERAS3_SHAPE_KEY,
+    MODEL_CLASSES,
+    SHAPE_KEYS,
+    batch_shape,
+    check_version,
+    construction_nodes,
+    keras3_calls,
+    keras_major,
+    keras_tensors,
+    refuse_code,
+    sequential_built,
+)
 
 JsonDict = dict[str, Any]
-MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 # Call kwargs entry naming the kwargs that held tensors ({name: tensor count}), in the order their
 # tensors follow the positional ones in ``Call.args`` (e.g. MultiHeadAttention's key, attention_mask).
 TENSOR_KWARGS = "__tensor_kwargs__"
-# Where the dialects keep the batch shape of a model input (InputLayer, or the first layer of a Sequential model).
-_SHAPE_KEYS = ("batch_shape", "batch_input_shape", "batchInputShape")
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,8 @@ class KerasModel:
 
     @property
     def major(self) -> int:
-        """Keras major version (2 or 3); semantics of a few activations differ."""
-        head = self.keras_version.split(".")[0]
-        return int(head) if head.isdigit() else 3
+        """Keras major version (2 or 3; Keras 3 when unknown); semantics of a few activations differ."""
+        return keras_major(self.keras_version)
 
     def layer(self, name: str) -> KerasLayer:
         for layer in self.layers:
@@ -135,7 +144,7 @@ def _parse_layer(spec: Any, keras_version: str, where: str) -> KerasLayer:
         cfg = as_dict(cfg, f"{where} ({cls}) config")
     name = as_name(spec.get("name") or (cfg.get("name") if isinstance(cfg, dict) else None), f"{where} ({cls}) name")
     here = f"layer '{name}' ({cls})"
-    for key in _SHAPE_KEYS:
+    for key in SHAPE_KEYS:
         if isinstance(cfg, dict) and cfg.get(key) is not None:
             as_dims(cfg[key], f"{here} {key}")
     nodes = as_list(spec.get("inbound_nodes", []), f"{here} inbound_nodes")
@@ -182,16 +191,9 @@ def _has_tensor(value: Any, where: str) -> bool:
 
 def _tensors(value: Any, where: str) -> Iterator[TensorRef]:
     """Every keras tensor in a nested args structure, in order."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            config = as_dict(value.get("config"), f"{where} keras tensor config")
-            yield _ref(config.get("keras_history"), f"{where} keras_history")
-            return
-        for v in value.values():
-            yield from _tensors(v, where)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _tensors(v, where)
+    for tensor in keras_tensors(value):
+        config = as_dict(tensor.get("config"), f"{where} keras tensor config")
+        yield _ref(config.get("keras_history"), f"{where} keras_history")
 
 
 def _refs(value: Any, where: str) -> list[TensorRef]:
@@ -212,30 +214,23 @@ def _parse_outputs(value: Any, skips: set[str], where: str) -> tuple[list[Tensor
 def _first_node_skips(layers: list[KerasLayer], specs: list[JsonDict]) -> set[str]:
     """Nested models whose references count a built-in first node (Keras's ``_should_skip_first_node``).
 
-    Keras 2 and tfjs number the calls of a nested Functional model (and of a Sequential model that has an
-    input layer) from 1 everywhere, because the model's own construction is node 0. Keras 3 does so only in
-    ``output_layers``, and only for Functional models. Call arguments are rewritten here; the caller rewrites
-    output references with the returned layer names.
+    ``construction_nodes`` says where each dialect counts one: Keras 2 and tfjs everywhere, Keras 3 only in
+    ``output_layers``. Keras 2 call arguments are rewritten here; the caller rewrites output references with
+    the returned layer names.
     """
-    listed = not any(isinstance(node, dict) for spec in specs for node in spec.get("inbound_nodes", []))
-    skips = {layer.name for layer in layers if layer.submodel is not None and _has_first_node(layer, listed)}
-    if listed and skips:
+    keras3 = keras3_calls(specs)
+    skips = {layer.name for layer in layers if layer.submodel is not None and _has_first_node(layer, keras3)}
+    if not keras3 and skips:
         for layer in layers:
             for call in layer.calls:
                 call.args = _unskip(call.args, skips)
     return skips
 
 
-def _has_first_node(layer: KerasLayer, listed: bool) -> bool:
-    if layer.class_name != "Sequential":
-        return True
-    if not listed:
-        return False  # a Keras 3 Sequential model is not a Functional one
-    specs = layer.config.get("layers") or [{}]
-    first = specs[0] if isinstance(specs[0], dict) else {}
-    first_cfg = first.get("config") or {}
-    return first.get("class_name") == "InputLayer" or any(
-        k in first_cfg for k in ("batch_input_shape", "batchInputShape", "batch_shape"))
+def _has_first_node(layer: KerasLayer, keras3: bool) -> bool:
+    # Only a Keras 2 Sequential model's own layers tell whether it was built with an input (a construction node).
+    built = layer.class_name != "Sequential" or keras3 or sequential_built(layer.config.get("layers"))
+    return construction_nodes(layer.class_name, keras3=keras3, in_outputs=True, built=built) > 0
 
 
 def _unskip(refs: list[TensorRef], skips: set[str]) -> list[TensorRef]:
@@ -253,11 +248,11 @@ def _parse_sequential(config: JsonDict | list[Any], keras_version: str) -> Keras
     layers: list[KerasLayer] = []
     if parsed[0].class_name != "InputLayer":
         first = parsed[0].config
-        shape = first.get("batch_input_shape") or first.get("batch_shape") or _build_shape(specs[0])
+        shape = first.get(KERAS2_SHAPE_KEY) or first.get(KERAS3_SHAPE_KEY) or _build_shape(specs[0])
         if shape is None:
             raise InputError(f"{where} has no input shape; build it before saving")
-        layers.append(KerasLayer("InputLayer", f"{name}_input", {"batch_shape": shape,
-                                                                "dtype": _dtype_name(first.get("dtype"))}))
+        layers.append(KerasLayer("InputLayer", f"{name}_input", {KERAS3_SHAPE_KEY: shape,
+                                                                   "dtype": _dtype_name(first.get("dtype"))}))
     for layer in parsed:
         if layers:
             layer.calls = [Call([TensorRef(layers[-1].name)])]
@@ -346,8 +341,7 @@ def _dtype_name(dtype: Any) -> str:
 
 def input_shape(layer: KerasLayer) -> list[int | None]:
     """The batch shape of an InputLayer in any dialect."""
-    cfg = layer.config
-    shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
+    shape = batch_shape(layer.config)
     if shape is None:
         raise InputError(f"input layer '{layer.name}' has no shape")
     return as_dims(shape, f"input layer '{layer.name}' shape")
