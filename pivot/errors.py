@@ -31,7 +31,22 @@ class MissingDependencyError(ConversionError):
 
 
 class PassError(ConversionError):
-    """A pivot or backend pass failed; names the passes that ran before it."""
+    """A pivot or backend pass failed on something it did not expect: names the pass, the node when known, the cause.
+
+    One line, e.g. ``pass FoldConstantsPass failed at node 'mm1' (MatMul): ValueError: shapes not aligned``.
+    """
+
+    def __init__(self, pass_name: str, cause: BaseException, node: str | None = None) -> None:
+        self.pass_name, self.cause, self.node = pass_name, cause, node
+        where = f" at {node}" if node else ""
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        text = f"{type(cause).__name__}: {lines[0][:200]}" if lines else type(cause).__name__
+        super().__init__(f"pass {pass_name} failed{where}: {text}")
+
+
+def node_label(name: str, op_type: str) -> str:
+    """How errors name a graph node: ``node 'conv1' (Conv)`` (callers pass its first output when it has no name)."""
+    return f"node '{name[:80]}' ({op_type[:40]})"
 
 
 class OutputError(ConversionError):

@@ -11,7 +11,7 @@ import onnx
 import onnx_ir as ir
 from google.protobuf.message import DecodeError
 
-from pivot.errors import InputError
+from pivot.errors import InputError, node_label
 from pivot.onnx_external import confine_external_data
 from pivot.onnx_guard import Place, check_schemas, check_structure, check_tensor, model_tensors
 from pivot.untrusted import model_folder, regular_file
@@ -55,6 +55,11 @@ def _root(e: BaseException) -> BaseException:
     while e.__cause__ is not None:
         e = e.__cause__
     return e
+
+
+def label(node: ir.Node) -> str:
+    """``node 'name' (Op)`` for messages, named after its first output when it has no name."""
+    return node_label(node.name or (node.outputs[0].name or "" if node.outputs else ""), node.op_type)
 
 
 def first_line(e: BaseException) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import onnx
 import onnx_ir as ir
 
+from pivot import errors
 from pivot.errors import InputError
 
 # numpy refuses arrays whose byte size does not fit into a signed 64-bit index, even empty ones.
@@ -135,8 +136,7 @@ def _node_tensors(node: onnx.NodeProto, place: Place) -> Iterator[tuple[onnx.Ten
 
 def node_label(node: onnx.NodeProto) -> str:
     """``node 'name' (Op)``, named after its first output when it has no name."""
-    name = node.name or (node.output[0] if node.output else "")
-    return f"node '{name[:80]}' ({node.op_type[:40]})"
+    return errors.node_label(node.name or (node.output[0] if node.output else ""), node.op_type)
 
 
 def check_structure(graph: onnx.GraphProto, place: Place, outer: frozenset[str] = frozenset()) -> None:

@@ -15,11 +15,11 @@ import backends
 import frontends
 from backends import tfjs_layers
 from backends.base import BackendOptions, WriteResult
-from backends.tfjs_layers.safety import refuse_code
 from frontends.base import FrontendOptions
-from pivot.errors import InputError, OutputError, PassError
+from pivot.errors import InputError, OutputError
 from pivot.passes import optimize
 from pivot.untrusted import BUDGET_BASE, BUDGET_FACTOR, Budget, allocation_budget, input_bytes
+from tfjs_format.keras_config import refuse_code
 from tfjs_format.layers_model import LayersModel
 from tfjs_format.weights import SHARD_WRITTEN
 from tfjs_pivot import routes as layer_routes
@@ -122,11 +122,8 @@ def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
 
 
 def _optimize(model: ir.Model, options: ConvertOptions) -> ir.Model:
-    try:
-        with options.reporter.stage("optimizing"):
-            return optimize(model, max_fold_bytes=options.max_fold_bytes)
-    except ir.passes.PassError as e:
-        raise PassError(f"pivot pipeline failed: {e.__cause__ or e}") from e
+    with options.reporter.stage("optimizing"):
+        return optimize(model, max_fold_bytes=options.max_fold_bytes)
 
 
 def convert(source: Path, output: Path, options: ConvertOptions | None = None) -> ConvertResult:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import onnx_ir as ir
 from onnx_ir.passes import common
 
-from pivot.errors import ConversionError
+from pivot.errors import ConversionError, PassError
 from pivot.passes.cleanup import DropoutToIdentityPass, IdentityEliminationPass
 from pivot.passes.fold import DEFAULT_MAX_FOLD_BYTES, FoldConstantsPass, FoldLimit
 from pivot.passes.fold_bn import FoldBatchNormPass
+from pivot.passes.guard import Named
 from pivot.passes.normalize import TARGET_OPSET, normalize_opset
 from pivot.passes.onnx_api import CheckModelPass, InferShapesPass, probe_native
 from pivot.passes.transpose import ComposeTransposesPass
@@ -23,25 +24,25 @@ def default_pipeline(fold_limit: FoldLimit | None = None) -> ir.passes.PassBase:
     """
     simplify = ir.passes.PassManager(
         [
-            FoldConstantsPass(fold_limit),
-            DropoutToIdentityPass(),
-            IdentityEliminationPass(),
-            ComposeTransposesPass(),
-            FoldBatchNormPass(),
-            common.RemoveUnusedNodesPass(),
-            InferShapesPass(),
+            Named(FoldConstantsPass(fold_limit)),
+            Named(DropoutToIdentityPass()),
+            Named(IdentityEliminationPass()),
+            Named(ComposeTransposesPass()),
+            Named(FoldBatchNormPass()),
+            Named(common.RemoveUnusedNodesPass()),
+            Named(InferShapesPass()),
         ],
         steps=8,
         early_stop=True,
     )
     return ir.passes.Sequential(
-        common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
-        InferShapesPass(),
+        Named(common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)),
+        Named(InferShapesPass()),
         simplify,
-        common.RemoveUnusedNodesPass(),
-        common.TopologicalSortPass(),
-        common.NameFixPass(),
-        CheckModelPass(),
+        Named(common.RemoveUnusedNodesPass()),
+        Named(common.TopologicalSortPass()),
+        Named(common.NameFixPass()),
+        Named(CheckModelPass()),
     )
 
 
@@ -50,7 +51,8 @@ def optimize(model: ir.Model, target_opset: int = TARGET_OPSET, *, max_fold_byte
 
     ``max_fold_bytes`` bounds the bytes of constants folding may create over the whole pipeline (default:
     max(256 MiB, 2 x the model's initializer bytes)); a node that would pass it raises ``InputError``.
-    An input error raised inside a pass comes out as itself, not wrapped in onnx_ir's ``PassError``.
+    An input error raised inside a pass comes out as itself, not wrapped in onnx_ir's ``PassError``; any
+    other failure as a one-line ``pivot.errors.PassError`` naming the pass, the node when known, and the cause.
     """
     common.RemoveInitializersFromInputsPass()(model)
     probe_native(model, target_opset)
@@ -61,6 +63,6 @@ def optimize(model: ir.Model, target_opset: int = TARGET_OPSET, *, max_fold_byte
         cause: BaseException | None = e
         while cause is not None and not isinstance(cause, ConversionError):
             cause = cause.__cause__
-        if cause is None:
-            raise
+        if cause is None:  # a pass outside ``Named`` (none today): name the pipeline
+            raise PassError("pipeline", e.__cause__ or e) from e
         raise cause from None

@@ -10,8 +10,9 @@ import onnx_ir as ir
 from onnx.reference import ReferenceEvaluator
 
 from pivot.errors import InputError
-from pivot.ir import first_line
-from pivot.passes.fold_size import label, predict_bytes
+from pivot.ir import first_line, label
+from pivot.passes.fold_size import predict_bytes
+from pivot.passes.guard import at_node
 from pivot.untrusted import charge
 
 # Never fold these: they are random or carry subgraphs (which the folder does not evaluate).
@@ -118,15 +119,21 @@ class FoldConstantsPass(ir.passes.InPlacePass):
         for node in list(model.graph):
             if node.domain not in ("", "ai.onnx") or node.op_type in _NO_FOLD:
                 continue
-            results = _shape_of(node) if node.op_type in ("Shape", "Size") else None
-            if results is not None:
-                limit.take(results.nbytes, node)
-            values = [results] if results is not None else _evaluate_guarded(node, opset, limit)
-            if values is None:
-                continue
-            _replace_with_constants(model.graph, node, values)
-            modified = True
+            with at_node(node):
+                modified |= _fold_node(model.graph, node, opset, limit)
         return ir.passes.PassResult(model, modified)
+
+
+def _fold_node(graph: ir.Graph, node: ir.Node, opset: int, limit: FoldLimit) -> bool:
+    """Replace ``node`` by constants when its result is known and small enough; True when it did."""
+    results = _shape_of(node) if node.op_type in ("Shape", "Size") else None
+    if results is not None:
+        limit.take(results.nbytes, node)
+    values = [results] if results is not None else _evaluate_guarded(node, opset, limit)
+    if values is None:
+        return False
+    _replace_with_constants(graph, node, values)
+    return True
 
 
 def _evaluate_guarded(node: ir.Node, opset: int, limit: FoldLimit) -> list[np.ndarray] | None:

@@ -6,6 +6,7 @@ import numpy as np
 import onnx_ir as ir
 
 from pivot import ir as pir
+from pivot.passes.guard import at_node
 from pivot.untrusted import charge
 
 
@@ -38,7 +39,8 @@ class FoldBatchNormPass(ir.passes.InPlacePass):
             conv = bn.inputs[0].producer() if bn.inputs[0] is not None else None
             if conv is None or not _foldable(conv, bn):
                 continue
-            _fold(model.graph, conv, bn)
+            with at_node(bn):
+                _fold(model.graph, conv, bn)
             modified = True
         return ir.passes.PassResult(model, modified)
 

@@ -10,6 +10,7 @@ import onnx
 import onnx_ir as ir
 
 from pivot.errors import InputError
+from pivot.ir import label
 
 Dims = list[int]
 # Constant inputs up to this size go into the one-node model shape inference reads (their values decide
@@ -19,11 +20,6 @@ _VALUE_BYTES = 4096
 _DATA_DEPENDENT = {"NonZero": 0, "Unique": 4, "Compress": 1}
 # Item size assumed for an output whose type inference does not give (the widest real type).
 _WIDEST = 16
-
-
-def label(node: ir.Node) -> str:
-    """``node 'name' (Op)`` for messages."""
-    return f"node '{node.name or (node.outputs[0].name if node.outputs else '')}' ({node.op_type})"
 
 
 def predict_bytes(node: ir.Node, opset: int) -> int | None:

@@ -8,6 +8,7 @@ from backends.tfjs_graph.graph import TfGraph
 from backends.tfjs_graph.passes.fuse import fuse
 from backends.tfjs_graph.passes.layout import channels_last
 from backends.tfjs_graph.passes.pad import fold_pads
+from pivot.errors import ConversionError, PassError
 
 GraphPass = Callable[[TfGraph], None]
 
@@ -17,7 +18,12 @@ def default_pipeline() -> Callable[[TfGraph], None]:
     passes: list[GraphPass] = [channels_last, fold_pads, fuse, TfGraph.remove_unused]
 
     def run(graph: TfGraph) -> None:
-        for p in passes:
-            p(graph)
+        for graph_pass in passes:
+            try:
+                graph_pass(graph)
+            except ConversionError:
+                raise
+            except Exception as e:
+                raise PassError(graph_pass.__name__, e) from e
 
     return run
