@@ -22,7 +22,7 @@ from backends.base import BackendOptions
 from backends.tfjs_runtime import TfjsRunError, TfjsRuntime
 from pivot.errors import UnsupportedOpsError
 from pivot.passes.normalize import MIN_OPSET
-from tests.corpus_exclusions import EXCLUDED, XFAIL
+from tests.corpus_exclusions import EXCLUDED, UNSUPPORTED_FORMS, XFAIL
 from tfjs_pivot.convert import ConvertOptions, convert
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,11 +59,12 @@ class CaseInfo:
 
 @dataclass(frozen=True)
 class Entry:
-    """A claimed case with its exclusion (not run) or known-failure (xfail) reason."""
+    """A claimed case with its exclusion (not run), known-failure (xfail) or declared-refusal reason."""
 
     info: CaseInfo
     excluded: str | None = None
     xfail: str | None = None
+    unsupported: str | None = None  # the converter must refuse it (UNSUPPORTED_FORMS)
 
 
 @dataclass
@@ -208,7 +209,10 @@ def select(infos: list[CaseInfo], claimed: frozenset[str]) -> list[Entry]:
         if not info.ops or not set(info.ops) <= claimed:
             continue
         excluded = info.problem or match(EXCLUDED, info.name)
-        entries.append(Entry(info, excluded, None if excluded else match(XFAIL, info.name)))
+        if excluded:
+            entries.append(Entry(info, excluded))
+        else:
+            entries.append(Entry(info, None, match(XFAIL, info.name), match(UNSUPPORTED_FORMS, info.name)))
     return sorted(entries, key=lambda e: (e.info.op, e.info.name))
 
 
@@ -223,18 +227,37 @@ def load_data(info: CaseInfo, cache: Path) -> tuple[dict[str, np.ndarray], dict[
     return feeds, dict(zip(info.outputs, outs, strict=True))
 
 
-def run_case(info: CaseInfo, cache: Path, runtime: TfjsRuntime, work: Path, *, cpu: bool | None = None) -> Outcome:
-    """Convert, run on wasm (and cpu for a subset, or when wasm lacks a kernel), compare."""
-    feeds, expected = load_data(info, cache)
+@dataclass(frozen=True)
+class Converted:
+    """A case converted to a tfjs graph model, with the inputs that were baked in as constants."""
+
+    model_json: Path
+    frozen: tuple[str, ...] = ()
+
+
+def convert_case(info: CaseInfo, cache: Path, work: Path) -> Converted | Outcome:
+    """Upgrade (old opsets) and convert one case; an ``Outcome`` when that already decides it.
+
+    Needs no TensorFlow.js runtime: an "unsupported" outcome is known here.
+    """
+    feeds, _ = load_data(info, cache)
+    work.mkdir(parents=True, exist_ok=True)
     src: Path | Outcome = cache / info.name / "model.onnx"
     if info.opset < MIN_OPSET:
         src = _upgrade(cache / info.name / "model.onnx", info.opset, work)
     if isinstance(src, Outcome):
         return src
     converted = _convert(src, feeds, work)
+    return converted if isinstance(converted, Outcome) else Converted(*converted)
+
+
+def run_case(info: CaseInfo, cache: Path, runtime: TfjsRuntime, work: Path, *, cpu: bool | None = None) -> Outcome:
+    """Convert, run on wasm (and cpu for a subset, or when wasm lacks a kernel), compare."""
+    converted = convert_case(info, cache, work)
     if isinstance(converted, Outcome):
         return converted
-    model_json, frozen = converted
+    model_json, frozen = converted.model_json, converted.frozen
+    feeds, expected = load_data(info, cache)
     feeds = {k: v for k, v in feeds.items() if k not in frozen}
     outcome = Outcome("passed", frozen=frozen)
     want_cpu = cpu if cpu is not None else hash_bucket(info.name) == 0

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx_ir as ir
+
+from backends.base import BackendOptions
+from frontends.keras.h5 import read_h5
+from frontends.keras.keras_zip import read_keras_zip
+from frontends.keras.model import KerasModel
+from frontends.keras.registry import load_rules
+from frontends.keras.tfjs_layers import read_tfjs_layers
+from tests.keras_cases import LAYERS_REFUSED, KerasCase
+from tfjs_format.keras_config import TFJS_LAYERS
+from tfjs_pivot.routes import keras_zip_to_tfjs_layers
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+
+LAYERS_DIR = "tfjs_layers"
+# The file each format's reader starts from (the tfjs layers round trip starts from a .keras file).
+SAVED_AS = {"tfjs_layers": "keras"}
 
 
 def keras_module() -> Any:
@@ -62,3 +78,43 @@ def save(model: Any, directory: Path, fmt: str) -> Path:
     path = directory / f"model.{fmt}"
     model.save(path)
     return path
+
+
+class _RouteOptions:
+    backend = BackendOptions()
+
+
+def via_tfjs_layers(path: Path) -> KerasModel:
+    """A ``.keras`` file -> our tfjs layers model (in ``path.parent / LAYERS_DIR``) -> our reader.
+
+    A config value tfjs-layers lacks raises ``UnsupportedOpsError`` (such cases are listed in LAYERS_REFUSED).
+    """
+    out = path.parent / LAYERS_DIR
+    out.mkdir()
+    keras_zip_to_tfjs_layers(path, out, _RouteOptions())
+    return read_tfjs_layers(out)
+
+
+READERS: dict[str, Callable[[Path], KerasModel]] = {"keras": read_keras_zip, "h5": read_h5,
+                                                    "tfjs_layers": via_tfjs_layers}
+
+
+def formats(case: KerasCase) -> tuple[str, ...]:
+    """The case's formats, plus the tfjs layers model round trip when tfjs-layers has the class under test."""
+    return (*case.formats, "tfjs_layers") if case.key in TFJS_LAYERS else case.formats
+
+
+def refusal(case: KerasCase, fmt: str) -> str | None:
+    """Why reading or lowering ``case`` saved as ``fmt`` is declined (a listed, declared limit), or None."""
+    return case.refused or (LAYERS_REFUSED.get(case.id) if fmt == "tfjs_layers" else None)
+
+
+def check_declared(model: ir.Model, kmodel: KerasModel, key: str) -> None:
+    """Ops lowered for the layers of class ``key`` must be declared by its lowering rule (``produces``)."""
+    rule = load_rules().lookup(key, 1)
+    assert rule is not None, f"no lowering registered for {key}"
+    layer_names = {layer.name for layer in kmodel.walk() if layer.class_name == key}
+    assert layer_names, f"the model has no {key} layer"
+    # Identity is scaffolding: graph outputs that are graph inputs get one.
+    made = {n.op_type for n in model.graph if n.name and n.name.split("/")[0] in layer_names} - {"Identity"}
+    assert made <= rule.produces, f"{key} produced undeclared ops {sorted(made - rule.produces)}"

@@ -1,4 +1,8 @@
-"""Runs one model through onnxruntime and TensorFlow.js and compares the outputs."""
+"""Runs one model through onnxruntime and TensorFlow.js and compares the outputs.
+
+Also the emission checks that need no runtime (``check_emission``: declared ops, tfjs vocabulary), shared by
+tests/test_emission.py and the parity tests.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,28 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 
+import frontends.keras.h5
+import frontends.keras.keras_zip
+import pivot.passes
 from backends.base import BackendOptions
+from backends.tfjs_graph import write_graph
 from backends.tfjs_graph.emit import emit_graph
 from backends.tfjs_graph.emitters import load_rules
+from backends.tfjs_graph.passes import default_pipeline
 from backends.tfjs_graph.registry import TFJS
 from backends.tfjs_graph.vocab import is_tfjs_op
 from backends.tfjs_runtime import TfjsRuntime
-from tfjs_pivot.convert import ConvertOptions, convert, load_pivot
+from pivot.errors import EmitError, InputError, UnsupportedOpsError
+from tfjs_pivot.convert import ConvertOptions, input_budget, load_pivot
 
 # Nodes every emission may add around the rule's own ops.
 _SCAFFOLD = {"Const", "Placeholder", "Identity"}
+# How the converter declines a model it cannot express (a declared limit), as opposed to breaking on it.
+REFUSALS = (UnsupportedOpsError, EmitError, InputError)
+# No backend required: kernel gaps are checked per backend by running the model, not refused up front.
+_OPTIONS = ConvertOptions(overwrite=True, backend=BackendOptions(require_backend=None))
 
 
 @dataclass(frozen=True)
@@ -59,42 +74,80 @@ def compare(ref: np.ndarray, got: np.ndarray, output: str, backend: str) -> Comp
     return Comparison(output, backend, float(diff.max()) if diff.size else 0.0, scale)
 
 
-def emitted_ops(src: Path) -> set[str]:
-    """Op names the emitters produce for ``src`` before any backend pass."""
+def save_onnx(model: onnx.ModelProto, directory: Path) -> Path:
+    """``model`` as ``directory/model.onnx``."""
+    src = directory / "model.onnx"
+    onnx.save(model, src)
+    return src
+
+
+def write_graph_model(src: Path, out: Path) -> set[str]:
+    """Convert ``src`` to a tfjs graph model in ``out``; the op names the emitters produced before any backend pass.
+
+    ``convert`` (no backend required) in its steps, loading the model once: frontend and pivot pipeline, emission,
+    the tfjs passes, writing. A model the converter declines raises one of ``REFUSALS``.
+    """
     load_rules()
-    model, _ = load_pivot(src, ConvertOptions())
-    return {n.op for n in emit_graph(model).nodes}
+    with input_budget(src):
+        model, _ = load_pivot(src, _OPTIONS)
+        graph = emit_graph(model)
+        emitted = {n.op for n in graph.nodes}
+        default_pipeline()(graph)
+        out.mkdir(parents=True, exist_ok=True)
+        write_graph(graph, out, _OPTIONS.backend)
+    return emitted
 
 
-def check_declared(src: Path, key: str) -> None:
-    """The emitted ops must be declared by the rule under test and known to tfjs."""
+def check_declared(emitted: set[str], key: str) -> None:
+    """The emitted ops must be declared by the rule under test (``produces``)."""
     load_rules()
     rule = TFJS.lookup(key, 21)
     assert rule is not None, f"no emitter registered for {key}"
-    undeclared = emitted_ops(src) - rule.produces - _SCAFFOLD
+    undeclared = emitted - rule.produces - _SCAFFOLD
     assert not undeclared, f"{key} emitted undeclared ops {sorted(undeclared)}"
 
 
 def check_vocab(model_json: Path) -> None:
-    """Every op of the written model is one the tfjs graph-model mapper knows."""
-    ops = {n["op"] for n in json.loads(model_json.read_text())["modelTopology"]["node"]}
+    """Every op of the written model (main graph and library functions) is one the tfjs graph-model mapper knows."""
+    topology = json.loads(model_json.read_text())["modelTopology"]
+    ops = {n["op"] for n in topology["node"]}
+    ops |= {n["op"] for f in topology.get("library", {}).get("function", []) for n in f.get("nodeDef", [])}
     unknown = sorted(op for op in ops if not is_tfjs_op(op))
     assert not unknown, f"ops unknown to TensorFlow.js: {unknown}"
 
 
+def check_emission(src: Path, out: Path, key: str | None = None) -> Path:
+    """Convert ``src`` into ``out``: the emitted ops are declared by the emission rule ``key`` (when given), the
+    written model uses tfjs ops only. Needs no TensorFlow.js runtime; returns the ``model.json``."""
+    emitted = write_graph_model(src, out)
+    if key is not None:
+        check_declared(emitted, key)
+    check_vocab(out / "model.json")
+    return out / "model.json"
+
+
+def trust_test_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skip the forked crash probes that guard reading untrusted files (onnx's C++ shape inference, the Keras
+    HDF5 read), for models a test builds itself: a fork per model costs 15-60 ms, most of a fast test's time.
+    tests/test_untrusted_*.py test the probes."""
+    monkeypatch.setattr(pivot.passes, "probe_native", lambda model, target_opset: None)
+    monkeypatch.setattr(frontends.keras.keras_zip, "crash_probe", lambda read, path, what: None)
+    monkeypatch.setattr(frontends.keras.h5, "crash_probe", lambda read, path, what: None)
+
+
 def check_parity(model: onnx.ModelProto | Path, feeds: dict[str, np.ndarray], tmp: Path, runtime: TfjsRuntime,
                  *, backends: tuple[str, ...] = ("cpu", "wasm"), tol: float = 1e-4,
-                 key: str | None = None) -> list[Comparison]:
-    """Convert ``model``, run it in onnxruntime and in tfjs on each backend; assert within ``tol``."""
-    src = model if isinstance(model, Path) else tmp / "model.onnx"
-    if not isinstance(model, Path):
-        onnx.save(model, src)
-    if key is not None:
-        check_declared(src, key)
+                 key: str | None = None, emission: bool = True) -> list[Comparison]:
+    """Convert ``model``, run it in onnxruntime and in tfjs on each backend; assert within ``tol``.
+
+    ``emission``: also run the checks of ``check_emission`` (False when tests/test_emission.py runs them).
+    """
+    src = model if isinstance(model, Path) else save_onnx(model, tmp)
     out = tmp / "tfjs"
-    # Kernel gaps are checked per backend below, not refused up front.
-    convert(src, out, ConvertOptions(overwrite=True, backend=BackendOptions(require_backend=None)))
-    check_vocab(out / "model.json")
+    if emission:
+        check_emission(src, out, key)
+    else:
+        write_graph_model(src, out)
     reference = ort_run(src, feeds)
     results = []
     for backend in backends:

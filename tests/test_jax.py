@@ -216,7 +216,7 @@ def test_flax_parity_two_batch_sizes(jax_libs: Any, tfjs: TfjsRuntime, tmp_path:
 
 @pytest.mark.needs_node
 def test_uint8_quantization_passes_through(jax_libs: Any, tfjs: TfjsRuntime, tmp_path: Path) -> None:
-    from frontends.jax import convert_jax
+    from tfjs_pivot import convert_jax
 
     apply_fn, params, shape = linen_cnn()
     signature = [(("b", *shape), np.float32)]  # symbolic name in the signature itself
@@ -259,7 +259,7 @@ def test_dict_inputs_and_outputs_keep_their_keys(jax_libs: Any, tfjs: TfjsRuntim
 @pytest.mark.needs_node
 def test_weights_named_after_params_for_quantization_patterns(jax_libs: Any, tfjs: TfjsRuntime,
                                                               tmp_path: Path) -> None:
-    from frontends.jax import convert_jax
+    from tfjs_pivot import convert_jax
 
     apply_fn, params, shape = linen_mlp()
     convert_jax(apply_fn, params, [(("b", *shape), np.float32)], tmp_path / "q", quantization={"uint8": "*/kernel"})
@@ -277,7 +277,7 @@ def test_weights_named_after_params_for_quantization_patterns(jax_libs: Any, tfj
 def test_cumsum_positional_axis_and_no_leaked_patch(jax_libs: Any, tfjs: TfjsRuntime, tmp_path: Path) -> None:
     import jax.numpy as jnp
 
-    from frontends.jax import convert_jax
+    from tfjs_pivot import convert_jax
 
     def apply_fn(x: Any) -> Any:
         return jnp.cumsum(x, 1) * jnp.tanh(x)

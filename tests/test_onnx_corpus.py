@@ -13,7 +13,7 @@ import pytest
 
 from backends.tfjs_runtime import TfjsRuntime
 from tests.corpus import Entry, cache_dir, claimed_ops, ensure_corpus, match, run_case, select
-from tests.corpus_exclusions import EXCLUDED, XFAIL
+from tests.corpus_exclusions import EXCLUDED, UNSUPPORTED_FORMS, XFAIL
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_node]
 
@@ -42,14 +42,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def test_onnx_node_case(entry: Entry, tmp_path: Path, tfjs: TfjsRuntime) -> None:
     outcome = run_case(entry.info, cache_dir(), tfjs, tmp_path)
-    if outcome.status == "unsupported":
-        pytest.skip(f"unsupported form: {outcome.detail}")
+    if entry.unsupported:
+        assert outcome.status == "unsupported", \
+            f"listed in UNSUPPORTED_FORMS ({entry.unsupported}) but {outcome.status} {outcome.detail}".rstrip()
+        return
+    assert outcome.status != "unsupported", \
+        f"refused: {outcome.detail} (a declared limit goes into UNSUPPORTED_FORMS of tests/corpus_exclusions.py)"
     assert outcome.status == "passed", outcome.detail
 
 
 def test_exclusions_name_real_cases() -> None:
-    """Every name or glob of the exclusion tables matches a corpus case (no stale entries)."""
+    """Every name or glob of the exclusion tables matches a corpus case (no stale entries), and no case
+    matches two tables."""
     names = [i.name for i in ensure_corpus()]
-    stale = [pat for table in (EXCLUDED, XFAIL) for pat in table
+    tables = {"EXCLUDED": EXCLUDED, "XFAIL": XFAIL, "UNSUPPORTED_FORMS": UNSUPPORTED_FORMS}
+    stale = [pat for table in tables.values() for pat in table
              if not any(match({pat: "x"}, n) for n in names)]
     assert not stale, f"exclusion entries matching no case: {stale}"
+    twice = {n: listed for n in names if len(listed := [t for t, table in tables.items() if match(table, n)]) > 1}
+    assert not twice, f"cases listed in two tables: {twice}"

@@ -18,7 +18,11 @@ Inputs = Callable[[np.random.Generator], dict[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class OpCase:
-    """One parity case: an ONNX model, its inputs, and how close tfjs must come to onnxruntime."""
+    """One parity case: an ONNX model, its inputs, and how close tfjs must come to onnxruntime.
+
+    ``refused``: why the converter declines this model (a declared limit); tests/test_emission.py checks that it
+    still does, and the parity test expects it to fail. ``xfail``: why a model that converts gives wrong values.
+    """
 
     id: str
     key: str
@@ -27,6 +31,7 @@ class OpCase:
     tol: float = 1e-4
     backends: tuple[str, ...] = ("cpu", "wasm")
     xfail: str | None = None
+    refused: str | None = None
     expect_ops: frozenset[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
