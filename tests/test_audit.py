@@ -46,7 +46,7 @@ WASM_GAP = """
 g (float[N,M] a, float[M,N] b) => (float[N] y) {
     y = Einsum<equation = "ij,ji->i">(a, b)
 }"""
-EXPECTED = {("Unique", "no_rule"), ("RoiAlign", "no_rule"), ("Resize", "attribute"), ("Constant", "dtype"),
+EXPECTED = {("Unique", "no_rule"), ("RoiAlign", "attribute"), ("Resize", "attribute"), ("Constant", "dtype"),
             ("Scan", "control_flow")}
 
 

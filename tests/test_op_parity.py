@@ -13,7 +13,7 @@ import pytest
 
 from backends.tfjs_runtime import TfjsRuntime
 from tests.cases import OpCase, all_cases
-from tests.parity import REFUSALS, check_parity
+from tests.parity import REFUSALS, check_parity_feeds
 
 CASES = all_cases()
 
@@ -30,5 +30,5 @@ def _param(case: OpCase) -> object:
 @pytest.mark.needs_node
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_op_parity(case: OpCase, tmp_path: Path, tfjs: TfjsRuntime) -> None:
-    feeds = case.inputs(np.random.default_rng(0))
-    check_parity(case.model(), feeds, tmp_path, tfjs, backends=case.backends, tol=case.tol, emission=False)
+    feeds = [make(np.random.default_rng(0)) for make in (case.inputs, *case.more_inputs)]
+    check_parity_feeds(case.model(), feeds, tmp_path, tfjs, backends=case.backends, tol=case.tol, emission=False)

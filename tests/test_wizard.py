@@ -12,10 +12,12 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import onnx
 import pexpect
 import pytest
 
 from tests.test_cli_flags import _shell, parsed
+from tests.test_pin_dims import conv_resize
 from tfjs_pivot.cli import convert_cmd, convert_options
 from tfjs_pivot.convert import ConvertOptions
 from tfjs_pivot.wizard_answers import Answers, command_line, convert_argv
@@ -129,6 +131,38 @@ def test_dryrun_prints_a_command_that_works(tmp_path: Path) -> None:
     result = _shell(line, work)  # the printed line, as a shell runs it
     assert result.returncode == 0, result.stderr
     assert set(_storage(taken / "model.json").values()) == {"float16"} and not (taken / "old.txt").exists()
+
+
+def test_symbolic_dims_are_offered_for_pinning(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    onnx.save(conv_resize(), work / "dyn.onnx")
+    w = Wizard(work, "--dryrun")
+    w.answer("Model to convert", "dyn.onnx" + ENTER)
+    w.answer("Input format", ENTER)
+    w.answer("Output format", ENTER)
+    w.expect("dynamic input dims: N (x), H (x), W (x)")
+    w.answer("Pin the symbolic dims? (N, H, W", "y")
+    w.answer("Size of N (blank: keep it dynamic)", ENTER)
+    w.answer("Size of H", "0" + ENTER)  # refused by the prompt: a positive integer, or blank
+    w.expect("a positive integer")
+    w.child.send(BACKSPACE + "16" + ENTER)
+    w.answer("Size of W", "16" + ENTER)
+    w.answer("Quantize the float32 weights?", ENTER)
+    w.answer("Weight shard size", ENTER)
+    w.answer("Output (directory)", ENTER)
+    status, transcript = w.finish()
+    assert status == 0, transcript
+    assert _printed_command(transcript) == ["tfjs-pivot", "convert", "dyn.onnx", "dyn_tfjs", "--dim", "H=16",
+                                            "--dim", "W=16"]
+    assert sorted(p.name for p in work.iterdir()) == ["dyn.onnx"]  # dry run: nothing converted
+    line = transcript.split("Equivalent command:", 1)[1].strip().splitlines()[0].strip()
+    result = _shell(line, work)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads((work / "dyn_tfjs" / "model.json").read_text())
+    assert [d["size"] for d in doc["signature"]["inputs"]["x"]["tensorShape"]["dim"]] == ["-1", "3", "16", "16"]
+    assert convert_argv(Answers(Path("m.onnx"), "onnx", "onnx", output=Path("o"), dims={"N": 1})) == [
+        "convert", "m.onnx", "o", "--dim", "N=1"]
 
 
 @pytest.mark.parametrize(("stop_at", "key"), [("Model to convert", CTRL_D), ("Quantize the float32", CTRL_C),

@@ -14,6 +14,7 @@ import frontends
 from backends.tfjs_graph.preflight import Preflight, preflight
 from backends.tfjs_graph.support import TFJS_BACKENDS
 from pivot.errors import Unsupported, UnsupportedOpsError
+from pivot.passes.pin import symbolic_dims
 from pivot.version import __version__
 from tfjs_format.quantize import BYTES_PER_FLOAT
 from tfjs_pivot.convert import ConvertOptions, input_budget, load_pivot
@@ -33,6 +34,7 @@ class AuditReport:
     stage: str  # where blocking nodes were found: "frontend" or "tfjs emission"
     model: dict[str, Any] = field(default_factory=dict)
     preflight: Preflight | None = None
+    pinned: dict[str, Any] = field(default_factory=dict)  # --input-shape / --dim the model was audited with
 
     def runs_on(self, backend: str) -> bool:
         return not self.blocking and self.preflight is not None and self.preflight.runs_on(backend)
@@ -53,12 +55,27 @@ class AuditReport:
                         "exit_status": self.exit_status},
             "blocking": [_blocking_row(u, self.stage) for u in sorted(self.blocking, key=lambda u: (u.op, u.reason))],
             "backends": {b: _backend_row(self, b) for b in TFJS_BACKENDS},
-            "execution": {"mode": "executeAsync" if pre and pre.needs_execute_async else "execute",
-                          "async_ops": list(pre.async_ops) if pre else []},
+            "execution": _execution(pre),
             "model": self.model,
             "tfjs_ops": dict(pre.tfjs_histogram) if pre else {},
             "unmeasured_tfjs_ops": list(pre.unmeasured) if pre else [],
+            "pinned": self.pinned or {"input_shapes": {}, "dims": {}},
         }
+
+
+# ONNX ops whose tfjs form is always an async op: a blocked one still means the model needs executeAsync.
+_ASYNC_ONNX = {"If": "StatelessIf", "Loop": "StatelessWhile", "NonZero": "Where",
+               "NonMaxSuppression": "NonMaxSuppressionV3"}
+
+
+def _execution(pre: Preflight | None) -> dict[str, Any]:
+    """``executeAsync`` exactly when the graph holds an async tfjs op, else ``execute``.
+
+    Async: control-flow, dynamic-shape and hash-table ops (tfjs-converter runs them as promises, so
+    model.execute() throws); a blocked ONNX node counts as the async op it would become.
+    """
+    ops = {*pre.async_ops, *(_ASYNC_ONNX[u.op] for u in pre.blocked if u.op in _ASYNC_ONNX)} if pre else set()
+    return {"mode": "executeAsync" if ops else "execute", "async_ops": sorted(ops)}
 
 
 def _blocking_row(u: Unsupported, stage: str) -> dict[str, Any]:
@@ -79,18 +96,19 @@ def audit(source: Path, options: ConvertOptions, required_backend: str = "wasm")
     """Run the frontend, the pivot and the tfjs preflight on ``source``; writes nothing."""
     frontends.check_source(source, options.input_format)
     in_fmt = options.input_format or frontends.detect_format(source)
+    pinned = {"input_shapes": {k: list(v) for k, v in options.input_shapes.items()}, "dims": dict(options.dims)}
     with input_budget(source, options.max_fold_bytes):
         try:
             model, in_fmt = load_pivot(source, options)
         except UnsupportedOpsError as e:  # the frontend could not lower some layers or ops
-            return AuditReport(str(source), in_fmt, required_backend, list(e.items), "frontend")
+            return AuditReport(str(source), in_fmt, required_backend, list(e.items), "frontend", pinned=pinned)
         pre = preflight(model)
     return AuditReport(str(source), in_fmt, required_backend, list(pre.blocked), "tfjs emission",
-                       model_summary(model), pre)
+                       model_summary(model), pre, pinned)
 
 
 def model_summary(model: ir.Model) -> dict[str, Any]:
-    """Inputs, outputs, ONNX op histogram, parameter count, weight bytes, download size per storage choice."""
+    """Inputs, outputs, named dynamic input dims, ONNX op histogram, parameters, weight and download bytes."""
     floats = other_bytes = params = 0
     for value in model.graph.initializers.values():
         tensor = value.const_value
@@ -105,6 +123,7 @@ def model_summary(model: ir.Model) -> dict[str, Any]:
     return {
         "inputs": [_value_info(v) for v in model.graph.inputs if not v.is_initializer()],
         "outputs": [_value_info(v) for v in model.graph.outputs],
+        "symbolic_dims": symbolic_dims(model),
         "onnx_ops": dict(sorted(Counter(n.op_type for n in model.graph).items())),
         "nodes": sum(1 for _ in model.graph),
         "parameters": params,

@@ -55,8 +55,22 @@ def _model_lines(doc: Doc) -> list[str]:
     return [f"model: {m['nodes']} ONNX nodes, {m['parameters']:,} parameters, {human(m['weight_bytes'])} of weights",
             *(f"  input   {i['name']}: {i['dtype']} {_shape(i)}" for i in m["inputs"]),
             *(f"  output  {o['name']}: {o['dtype']} {_shape(o)}" for o in m["outputs"]),
+            *_dims_lines(doc),
             f"  download (weights, before gzip): {dl}",
             "  ONNX ops: " + ", ".join(f"{op} {n}" for op, n in m["onnx_ops"].items())]
+
+
+def _dims_lines(doc: Doc) -> list[str]:
+    """Which input dims stay dynamic (by name), and what was pinned."""
+    pinned = doc.get("pinned") or {}
+    flags = [f"--input-shape {n}:{','.join(map(str, s))}" for n, s in (pinned.get("input_shapes") or {}).items()]
+    flags += [f"--dim {n}={s}" for n, s in (pinned.get("dims") or {}).items()]
+    lines = [f"  pinned: {' '.join(flags)}"] if flags else []
+    dynamic = doc["model"].get("symbolic_dims") or {}
+    if dynamic:
+        named = ", ".join(f"{d} ({', '.join(users)})" for d, users in dynamic.items())
+        lines.append(f"  dynamic input dims: {named}; pin them with --dim NAME=SIZE or --input-shape")
+    return lines
 
 
 def render_text(doc: Doc) -> str:

@@ -22,7 +22,7 @@ from pivot.version import __version__
 from tfjs_format.quantize import QuantizationSpec
 from tfjs_format.summary import SizeSummary
 from tfjs_pivot.audit_render import RENDERERS
-from tfjs_pivot.cli_args import OptionalValueCommand
+from tfjs_pivot.cli_args import OptionalValueCommand, parse_dims, parse_input_shapes, pin_options
 from tfjs_pivot.cli_group import DEBUG_FLAG, PivotGroup, one_line
 from tfjs_pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
 from tfjs_pivot.progress import Progress, reporter
@@ -32,6 +32,8 @@ from tfjs_pivot.validate_render import render_validation
 _QUANTIZE_HELP = ("Store matching float32 weights as {}: comma-separated shell-style patterns of weight names; "
                   "without a value, all weights.")
 # Distributions whose versions --version reports when installed (read from their metadata, never imported).
+_PIN_HELP = ("NAME=SIZE: pin the named dynamic dim (ONNX dim_param) NAME of the inputs to SIZE before optimizing "
+             "(Shape chains then fold). Repeatable.")
 _FRAMEWORKS = ("onnx-ir", "tf2onnx", "tensorflow", "tensorflow-cpu", "tf-keras", "keras", "torch", "jax", "flax",
                "jax2onnx", "questionary")
 
@@ -139,6 +141,7 @@ _CONVERT_OPTIONS: list[Decorator] = [
     _bool_option("overwrite", "overwrite", False,
                  "Replace a non-empty output directory or an existing Keras file (never a symbolic link)."),
     _max_fold_option(),
+    *pin_options(_PIN_HELP),
     click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
     click.option("--verbose", is_flag=True, help="Print stage timings and details."),
     click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
@@ -166,7 +169,7 @@ def convert_cmd(source: Path, output: Path, quiet: bool, verbose: bool, check: b
     result = convert(source, output, options)  # errors: one line and a status, by PivotGroup
     _report(result, progress, quiet)
     if check:
-        _validate_written(source, result, options.frontend, progress, quiet)
+        _validate_written(source, result, options, progress, quiet)
 
 
 def convert_options(flags: dict[str, Any], progress: Progress | None = None) -> ConvertOptions:
@@ -183,7 +186,9 @@ def convert_options(flags: dict[str, Any], progress: Progress | None = None) -> 
                                structured_outputs_names=flags["structured_outputs"])
     return ConvertOptions(input_format=flags["input_format"], output_format=flags["output_format"],
                           overwrite=flags["overwrite"], frontend=frontend, backend=backend, progress=progress,
-                          max_fold_bytes=flags.get("max_fold_bytes"))
+                          max_fold_bytes=flags.get("max_fold_bytes"),
+                          input_shapes=parse_input_shapes(flags.get("input_shapes", ())),
+                          dims=parse_dims(flags.get("dims", ())))
 
 
 def _names(value: str | None) -> tuple[str, ...]:
@@ -227,15 +232,16 @@ def _warn(warnings: list[str], quiet: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
-def _validate_written(source: Path, result: ConvertResult, frontend: FrontendOptions, progress: Progress,
+def _validate_written(source: Path, result: ConvertResult, options: ConvertOptions, progress: Progress,
                       quiet: bool) -> None:
     if result.output_format not in ("tfjs_graph_model", "tfjs_layers_model"):
         click.echo(f"error: --validate checks TensorFlow.js outputs, not {result.output_format}", err=True)
         sys.exit(2)
     try:
         with progress.stage("validating"):
-            report = validate(source, result.output, ValidateOptions(input_format=result.input_format,
-                                                                     frontend=frontend))
+            report = validate(source, result.output, ValidateOptions(
+                input_format=result.input_format, frontend=options.frontend, dims=dict(options.dims),
+                input_shapes=options.input_shapes))
     except ConversionError as e:
         click.echo(f"error: validation could not run: {e}", err=True)
         sys.exit(2)
@@ -278,8 +284,7 @@ def wizard_cmd(dryrun: bool) -> None:
 @click.option("--inputs", "inputs", type=click.Path(path_type=Path), help=".npz file of named input arrays.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated inputs.")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Generated input sets.")
-@click.option("--dim", "dims", multiple=True, metavar="NAME=SIZE",
-              help="Size of a dynamic dimension of the generated inputs (NAME '*' for all; default 1).")
+@_with_options(pin_options("Size of a named dynamic dim of the generated inputs (NAME '*' for all; default 1)."))
 @click.option("--tfjs-backend", type=click.Choice(["cpu", "wasm"]), default="wasm", show_default=True)
 @click.option("--atol", type=float, help="Absolute tolerance (default 1e-5).")
 @click.option("--rtol", type=float, help="Tolerance relative to max(1, max |reference|) (default 1e-4; quantized: "
@@ -291,13 +296,17 @@ def wizard_cmd(dryrun: bool) -> None:
               help="Frozen graph outputs, comma-separated.")
 @_max_fold_option()
 def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs: Path | None, seed: int,
-                 samples: int, dims: tuple[str, ...], tfjs_backend: str, atol: float | None, rtol: float | None,
-                 report_file: Path | None, signature_name: str | None, saved_model_tags: str | None,
-                 output_node_names: str | None, max_fold_bytes: int | None) -> None:
-    """Check that CONVERTED (a tfjs model directory) computes what SOURCE computes (exit 0 pass, 1 mismatch)."""
+                 samples: int, input_shapes: tuple[str, ...], dims: tuple[str, ...], tfjs_backend: str,
+                 atol: float | None, rtol: float | None, report_file: Path | None, signature_name: str | None,
+                 saved_model_tags: str | None, output_node_names: str | None, max_fold_bytes: int | None) -> None:
+    """Check that CONVERTED (a tfjs model directory) computes what SOURCE computes (exit 0 pass, 1 mismatch).
+
+    A model converted with --input-shape / --dim is validated with the same flags (they size the inputs).
+    """
     frontend = FrontendOptions(signature_name=signature_name, saved_model_tags=_names(saved_model_tags) or ("serve",),
                                output_node_names=_names(output_node_names))
-    opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=_dims(dims),
+    opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=parse_dims(dims),
+                           input_shapes=parse_input_shapes(input_shapes),
                            tfjs_backend=tfjs_backend,  # type: ignore[arg-type]
                            atol=atol, rtol=rtol, input_format=input_format, frontend=frontend,
                            max_fold_bytes=max_fold_bytes)
@@ -305,16 +314,6 @@ def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs
         report = validate(source, converted, opts)
     _emit_validation(report, report_file)
     sys.exit(0 if report.passed else 1)
-
-
-def _dims(values: tuple[str, ...]) -> dict[str, int]:
-    out = {}
-    for item in values:
-        name, _, size = item.partition("=")
-        if not size.isdigit() or not name:
-            raise click.BadParameter(f"{item!r}: expected NAME=SIZE", param_hint="--dim")
-        out[name] = int(size)
-    return out
 
 
 def _emit_validation(report: ValidationReport, report_file: Path | None) -> None:
@@ -356,12 +355,15 @@ def ops_cmd(as_json: bool, markdown: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
 @click.option("--output", "-o", "out_file", type=click.Path(path_type=Path), help="Write the report to a file.")
 @_max_fold_option()
+@_with_options(pin_options("NAME=SIZE: audit with the named dynamic dim pinned to SIZE (as convert --dim)."))
 def audit_cmd(source: Path, input_format: str | None, required_backend: str, fmt: str, out_file: Path | None,
-              max_fold_bytes: int | None) -> None:
+              max_fold_bytes: int | None, input_shapes: tuple[str, ...], dims: tuple[str, ...]) -> None:
     """Report every node that keeps SOURCE from running in TensorFlow.js (exit 0 runs, 1 blocked, 2 bad input)."""
     from tfjs_pivot.audit import audit
 
-    report = audit(source, ConvertOptions(input_format=input_format, max_fold_bytes=max_fold_bytes), required_backend)
+    options = ConvertOptions(input_format=input_format, max_fold_bytes=max_fold_bytes,
+                             input_shapes=parse_input_shapes(input_shapes), dims=parse_dims(dims))
+    report = audit(source, options, required_backend)
     text = RENDERERS[fmt](report.as_json())
     if out_file is not None:
         write_report(out_file, text)

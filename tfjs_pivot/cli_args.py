@@ -1,16 +1,20 @@
-"""Command-line pre-processing: optional-value options that never swallow a path, and real boolean values."""
+"""Command-line pre-processing: optional-value options that never swallow a path, booleans, pinned dims."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import IO, Any
 
 import click
+
+from pivot.errors import InputError
 
 # Flag spelling -> storage dtype; both the project's and tensorflowjs_converter's spellings are accepted.
 QUANTIZE_FLAGS = {f"--quantize{sep}{dtype}": dtype for dtype in ("float16", "uint8", "uint16") for sep in "-_"}
 _TRUE = {"true", "1", "yes", "y", "on", "t"}
 _FALSE = {"false", "0", "no", "n", "off", "f"}
+_INPUT_SHAPE_HELP = ("NAME:SIZE,SIZE,...: the shape of input NAME (e.g. images:1,3,640,640); -1 keeps a dim dynamic. "
+                     "Repeatable.")
 
 
 class OneLineUsageError(click.UsageError):
@@ -112,3 +116,44 @@ class OptionalValueCommand(click.Command):
         args = normalize_argv(args, takes_value - set(self.optional_value), self.optional_value, positionals,
                               booleans)
         return super().parse_args(ctx, args)
+
+
+def _size(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.lstrip("-").isdigit() and text.count("-") <= 1 else None
+
+
+def parse_dims(values: Sequence[str], flag: str = "--dim") -> dict[str, int]:
+    """``NAME=SIZE`` items (a name may hold ``=``: the last one splits) -> ``{name: size}``; bad syntax: InputError."""
+    out: dict[str, int] = {}
+    for item in values:
+        name, sep, text = item.rpartition("=")
+        size = _size(text)
+        if not sep or not name or size is None:
+            raise InputError(f"{flag}: {item!r} is not NAME=SIZE (e.g. batch=1)")
+        if out.get(name, size) != size:
+            raise InputError(f"{flag}: {name} is given twice ({out[name]} and {size})")
+        out[name] = size
+    return out
+
+
+def parse_input_shapes(values: Sequence[str], flag: str = "--input-shape") -> dict[str, tuple[int, ...]]:
+    """``NAME:SIZE,SIZE,...`` items (a name may hold ``:``, as TF's ``x:0``) -> ``{name: sizes}``; -1 is kept."""
+    out: dict[str, tuple[int, ...]] = {}
+    for item in values:
+        name, sep, text = item.rpartition(":")
+        sizes = [_size(t) for t in text.split(",")]
+        if not sep or not name or not text.strip() or any(s is None for s in sizes):
+            raise InputError(f"{flag}: {item!r} is not NAME:SIZE,SIZE,... (e.g. images:1,3,640,640)")
+        shape = tuple(s for s in sizes if s is not None)
+        if out.get(name, shape) != shape:
+            raise InputError(f"{flag}: input '{name}' is given twice")
+        out[name] = shape
+    return out
+
+
+def pin_options(dim_help: str) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """``--input-shape`` (both spellings) and ``--dim``, repeatable, as the commands that pin dims take them."""
+    return [click.option("--input-shape", "--input_shape", "input_shapes", multiple=True, metavar="NAME:SIZES",
+                         help=_INPUT_SHAPE_HELP),
+            click.option("--dim", "dims", multiple=True, metavar="NAME=SIZE", help=dim_help)]

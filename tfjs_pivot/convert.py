@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +18,7 @@ from backends.base import BackendOptions, WriteResult
 from frontends.base import FrontendOptions
 from pivot.errors import InputError, OutputError
 from pivot.passes import optimize
+from pivot.passes.pin import Pin, PinDimsPass
 from pivot.untrusted import BUDGET_BASE, BUDGET_FACTOR, Budget, allocation_budget, input_bytes
 from tfjs_format.keras_config import refuse_code
 from tfjs_format.layers_model import LayersModel
@@ -44,6 +45,14 @@ class ConvertOptions:
     progress: Progress | None = field(default=None, compare=False, repr=False)
     # Bytes of constants folding may create in all (None: the passes' default); also widens the memory budget.
     max_fold_bytes: int | None = None
+    # Pinned input dims (--input-shape NAME:1,3,640,640, -1 keeps a dim; --dim NAME=SIZE for a named dim).
+    input_shapes: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    dims: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def pin(self) -> Pin:
+        """The dims to pin before the pivot pipeline (empty: none)."""
+        return Pin(self.input_shapes, self.dims)
 
     @property
     def reporter(self) -> Progress:
@@ -123,6 +132,8 @@ def load_pivot(source: Path, options: ConvertOptions) -> tuple[ir.Model, str]:
 
 def _optimize(model: ir.Model, options: ConvertOptions) -> ir.Model:
     with options.reporter.stage("optimizing"):
+        # Before any inference and folding: pinned sizes then fold Shape chains as static ones do.
+        PinDimsPass(options.pin)(model)
         return optimize(model, max_fold_bytes=options.max_fold_bytes)
 
 
@@ -136,6 +147,9 @@ def convert(source: Path, output: Path, options: ConvertOptions | None = None) -
     _check_route(in_fmt, out_fmt, options.backend)
     ignored = _ignored_source_options(in_fmt, options.frontend)
     route = DIRECT_ROUTES.get((in_fmt, out_fmt))
+    if route is not None and options.pin:
+        raise InputError(f"--input-shape and --dim apply to conversions through the ONNX pivot, not {in_fmt} -> "
+                         f"{out_fmt}")
     with input_budget(source, options.max_fold_bytes):
         if route is not None:
             result = _convert_direct(route, source, output, options, (in_fmt, out_fmt))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from frontends.base import FrontendOptions
 from pivot.compare import Metric, Tolerance, compare, tolerance_for
 from pivot.errors import InputError
 from pivot.onnx_run import OnnxSession
+from pivot.passes.pin import KEEP, Pin, check_pin
 from pivot.untrusted import confined, read_json_file, regular_file
 from tfjs_format.layers_model import is_layers_doc
 from tfjs_pivot.convert import ConvertOptions, input_budget, load_pivot
@@ -34,6 +35,8 @@ class ValidateOptions:
     seed: int = 0
     samples: int = 1
     dims: dict[str, int] = field(default_factory=dict)
+    # Shapes of the generated inputs by input name (-1: from ``dims``), as convert --input-shape pins them.
+    input_shapes: Mapping[str, Sequence[int]] = field(default_factory=dict)
     tfjs_backend: TfjsBackend = "wasm"
     atol: float | None = None
     rtol: float | None = None
@@ -107,14 +110,23 @@ def quantization_of(doc: dict[str, Any]) -> str | None:
 def make_inputs(model: ir.Model, opts: ValidateOptions) -> list[Feeds]:
     """``opts.samples`` feeds: from the .npz (checked against the model's inputs) or seeded random data."""
     inputs = [v for v in model.graph.inputs if not v.is_initializer()]
+    # The checks of convert's --input-shape / --dim (names, ranks, static dims); '*' sizes every other dim.
+    sizes = check_pin(model, Pin(opts.input_shapes, {k: v for k, v in opts.dims.items() if k != "*"}))
     if opts.inputs is not None:
         return [_check_npz(opts.inputs, inputs)]
     rng = np.random.default_rng(opts.seed)
-    return [{v.name or "": _random(v, opts.dims, rng) for v in inputs} for _ in range(opts.samples)]
+    dims = {**opts.dims, **sizes}  # a dim --input-shape sizes in one input has that size in every input
+    return [{v.name or "": _random(v, dims, rng, opts.input_shapes.get(v.name or "")) for v in inputs}
+            for _ in range(opts.samples)]
 
 
-def _random(value: ir.Value, dims: dict[str, int], rng: np.random.Generator) -> np.ndarray:
-    shape = [_dim(d, dims, value.name or "") for d in (value.shape or [])]
+def _random(value: ir.Value, dims: dict[str, int], rng: np.random.Generator,
+            given: Sequence[int] | None = None) -> np.ndarray:
+    if given is not None:
+        model_dims = list(value.shape) if value.shape is not None else [None] * len(given)
+        shape = [_dim(d, dims, value.name or "") if g == KEEP else g for d, g in zip(model_dims, given, strict=True)]
+    else:
+        shape = [_dim(d, dims, value.name or "") for d in (value.shape or [])]
     dtype = np.dtype(value.dtype.numpy()) if value.dtype is not None else np.dtype(np.float32)
     if dtype == np.bool_:
         return rng.integers(0, 2, shape).astype(np.bool_)

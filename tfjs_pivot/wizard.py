@@ -16,11 +16,18 @@ from frontends.base import FrontendOptions
 from pivot.errors import ConversionError
 from tfjs_format.summary import human
 from tfjs_pivot.cli_group import failure_status, one_line
-from tfjs_pivot.convert import DEFAULT_OUTPUT, ConvertOptions, routes
+from tfjs_pivot.convert import DEFAULT_OUTPUT, DIRECT_ROUTES, ConvertOptions, routes
 from tfjs_pivot.outputs import check_output
 from tfjs_pivot.progress import reporter
-from tfjs_pivot.wizard_answers import Answers, command_line, convert_argv
-from tfjs_pivot.wizard_model import WeightInfo, graph_outputs, probe_weights, saved_model_graphs, weight_groups
+from tfjs_pivot.wizard_answers import Answers, command_line, convert_argv, dim_flags
+from tfjs_pivot.wizard_model import (
+    WeightInfo,
+    dynamic_dims,
+    graph_outputs,
+    probe_weights,
+    saved_model_graphs,
+    weight_groups,
+)
 
 TFJS_OUTPUTS = ("tfjs_graph_model", "tfjs_layers_model")
 _SAVED_MODELS = ("tf_saved_model", "tf_hub", "keras_saved_model")
@@ -80,7 +87,7 @@ def run(dryrun: bool) -> int:
     status = _run_cli(argv)
     if status == 0 and answers.output_format in TFJS_OUTPUTS and _offer_validate():
         status = _run_cli(["validate", str(answers.source), str(answers.output), "--input-format",
-                           answers.input_format])
+                           answers.input_format, *dim_flags(answers)])
     return status
 
 
@@ -110,6 +117,8 @@ def ask_all() -> Answers:
     answers = Answers(source, in_fmt, detected, default_output_format=DEFAULT_OUTPUT.get(in_fmt, "tfjs_graph_model"))
     _ask_source_options(answers)
     answers.output_format = _ask_output_format(answers)
+    if (answers.input_format, answers.output_format) not in DIRECT_ROUTES:
+        answers.dims = _ask_dims(answers)
     if answers.output_format in TFJS_OUTPUTS:
         _ask_weights(answers, _probe(answers))
     answers.output, answers.overwrite = _ask_output(answers)
@@ -211,11 +220,37 @@ def _ask_output_format(a: Answers) -> str:
     return str(ask(questionary.select("Output format:", choices=choices, default=choices[0])))
 
 
+def _options(a: Answers) -> ConvertOptions:
+    frontend = FrontendOptions(signature_name=a.signature_name, saved_model_tags=a.saved_model_tags,
+                               output_node_names=a.output_node_names, strip_debug_ops=a.strip_debug_ops,
+                               control_flow_v2=a.control_flow_v2, structured_outputs_names=a.structured_outputs)
+    return ConvertOptions(input_format=a.input_format, output_format=a.output_format, frontend=frontend, dims=a.dims)
+
+
+def _ask_dims(a: Answers) -> dict[str, int]:
+    """Sizes for the named dynamic dims of the inputs (--dim NAME=SIZE); a blank answer keeps a dim dynamic."""
+    with reporter().stage("reading the inputs"):
+        dims = dynamic_dims(a.source, _options(a))
+    if not dims:
+        return {}
+    say("dynamic input dims: " + ", ".join(f"{d} ({', '.join(users)})" for d, users in dims.items()))
+    if not ask(questionary.confirm(f"Pin the symbolic dims? ({', '.join(dims)}: fixed sizes let shape "
+                                   "computations fold away)", default=False)):
+        return {}
+    sizes = {}
+    for dim in dims:
+        text = str(ask(questionary.text(f"Size of {dim} (blank: keep it dynamic):", validate=_size_error))).strip()
+        if text:
+            sizes[dim] = int(text)
+    return sizes
+
+
+def _size_error(text: str) -> bool | str:
+    return not text.strip() or (text.strip().isdigit() and int(text) > 0) or "a positive integer, or blank"
+
+
 def _probe(a: Answers) -> WeightInfo:
-    options = ConvertOptions(input_format=a.input_format, output_format=a.output_format, frontend=FrontendOptions(
-        signature_name=a.signature_name, saved_model_tags=a.saved_model_tags, output_node_names=a.output_node_names,
-        strip_debug_ops=a.strip_debug_ops, control_flow_v2=a.control_flow_v2,
-        structured_outputs_names=a.structured_outputs))
+    options = _options(a)
     with reporter().stage("reading the model"):
         info = probe_weights(a.source, options)
     floats = [w for w in info.weights if w.dtype == "float32"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from frontends.base import FrontendOptions
@@ -31,6 +31,7 @@ class Answers:
     shard_bytes: int = DEFAULT_SHARD_BYTES
     split_weights_by_layer: bool = False
     overwrite: bool = False
+    dims: dict[str, int] = field(default_factory=dict)  # pinned dynamic dims (--dim NAME=SIZE)
 
 
 def convert_argv(a: Answers) -> list[str]:
@@ -42,6 +43,7 @@ def convert_argv(a: Answers) -> list[str]:
     if a.output_format != a.default_output_format:
         argv += ["--output-format", a.output_format]
     argv += _source_flags(a)
+    argv += dim_flags(a)
     if a.quantize:
         argv += [f"--quantize-{a.quantize}", *([",".join(a.patterns)] if a.patterns else [])]
     if a.shard_bytes != DEFAULT_SHARD_BYTES:
@@ -51,6 +53,11 @@ def convert_argv(a: Answers) -> list[str]:
     if a.overwrite:
         argv.append("--overwrite")
     return argv
+
+
+def dim_flags(a: Answers) -> list[str]:
+    """``--dim NAME=SIZE`` per pinned dim (convert and validate take the same)."""
+    return [f for name, size in a.dims.items() for f in ("--dim", f"{name}={size}")]
 
 
 def _source_flags(a: Answers) -> list[str]:

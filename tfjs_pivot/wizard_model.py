@@ -1,4 +1,4 @@
-"""What the wizard reads from a model to offer real choices: SavedModel signatures, graph outputs, weights."""
+"""What the wizard reads from a model to offer real choices: signatures, graph outputs, weights, dynamic dims."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+import frontends
 from frontends.tensorflow.protos import MetaGraph, Signature, graph_outputs, saved_model_graphs
+from pivot.passes.pin import symbolic_dims
 from tfjs_format.quantize import BYTES_PER_FLOAT
 from tfjs_format.weights import count
-from tfjs_pivot.convert import ConvertOptions, convert
+from tfjs_pivot.convert import ConvertOptions, convert, input_budget
 
-__all__ = ["MetaGraph", "Signature", "Weight", "WeightInfo", "graph_outputs", "probe_weights", "saved_model_graphs",
-           "weight_groups"]
-
-
+__all__ = ["MetaGraph", "Signature", "Weight", "WeightInfo", "dynamic_dims", "graph_outputs", "probe_weights",
+           "saved_model_graphs", "weight_groups"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,10 @@ def weight_groups(weights: tuple[Weight, ...], limit: int = 12) -> list[tuple[st
 
 def _match(name: str, pattern: str) -> bool:
     return fnmatchcase(name, pattern)
+
+
+def dynamic_dims(source: Path, options: ConvertOptions) -> dict[str, list[str]]:
+    """The named dynamic dims (ONNX dim_param) of the inputs as the frontend loads them -> the inputs using each."""
+    frontend = frontends.get(options.input_format) if options.input_format else frontends.detect(source)
+    with input_budget(source, options.max_fold_bytes):
+        return symbolic_dims(frontend.load(source, options.frontend))

@@ -115,18 +115,54 @@ class FoldConstantsPass(ir.passes.InPlacePass):
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         opset = model.opset_imports.get("", 1)
         limit = self.limit if self.limit is not None else FoldLimit.for_model(model)
-        modified = False
-        for node in list(model.graph):
-            if node.domain not in ("", "ai.onnx") or node.op_type in _NO_FOLD:
-                continue
+        return ir.passes.PassResult(model, fold_graph(model.graph, opset, limit))
+
+
+def fold_graph(graph: ir.Graph, opset: int, limit: FoldLimit) -> bool:
+    """One folding sweep over ``graph`` (the main graph, or an If branch about to be emitted); True if it changed.
+
+    An If whose condition is known is replaced by its taken branch.
+    """
+    modified = False
+    for node in list(graph):
+        if node.graph is not graph:  # removed by an earlier step of this sweep
+            continue
+        if node.op_type == "If" and node.domain in ("", "ai.onnx"):
             with at_node(node):
-                modified |= _fold_node(model.graph, node, opset, limit)
-        return ir.passes.PassResult(model, modified)
+                modified |= _inline_constant_if(graph, node)
+            continue
+        if node.domain not in ("", "ai.onnx") or node.op_type in _NO_FOLD:
+            continue
+        with at_node(node):
+            modified |= _fold_node(graph, node, opset, limit)
+    return modified
+
+
+def _static_dims_picked(node: ir.Node) -> np.ndarray | None:
+    """Gather(Shape(x), k) when the dims it picks are static, the others not (``x.shape[0] == 1`` on [1, N])."""
+    if len(node.inputs) != 2:
+        return None
+    data, index = node.inputs
+    shape_node = data.producer() if data is not None else None
+    if shape_node is None or shape_node.op_type != "Shape" or index is None or index.const_value is None:
+        return None
+    x = shape_node.inputs[0]
+    if x is None or x.shape is None or "start" in shape_node.attributes or "end" in shape_node.attributes:
+        return None
+    dims, k = list(x.shape), index.const_value.numpy()
+    if k.dtype.kind not in "iu" or not np.all((k >= -len(dims)) & (k < len(dims))):
+        return None
+    picked = [dims[int(i)] for i in k.reshape(-1)]
+    if not all(isinstance(d, int) and d >= 0 for d in picked):
+        return None
+    return np.asarray(picked, dtype=np.int64).reshape(k.shape)
 
 
 def _fold_node(graph: ir.Graph, node: ir.Node, opset: int, limit: FoldLimit) -> bool:
     """Replace ``node`` by constants when its result is known and small enough; True when it did."""
     results = _shape_of(node) if node.op_type in ("Shape", "Size") else None
+    if node.op_type == "Gather" and not node.attributes.get("axis", ir.AttrInt64("axis", 0)).as_int():
+        results = _static_dims_picked(node)
     if results is not None:
         limit.take(results.nbytes, node)
     values = [results] if results is not None else _evaluate_guarded(node, opset, limit)
@@ -167,3 +203,54 @@ def _replace_with_constants(graph: ir.Graph, node: ir.Node, values: list[np.ndar
         graph.register_initializer(const)
         out.replace_all_uses_with(const, replace_graph_outputs=True)
     graph.remove(node, safe=True)
+
+
+def _inline_constant_if(graph: ir.Graph, node: ir.Node) -> bool:
+    """An If whose condition is known: the taken branch replaces it, and folding and shape inference reach its nodes.
+
+    A predicate on a static dim (``Shape(x)[1] > 512``) folds and inlines; on a symbolic dim it stays a run-time If.
+    """
+    cond = node.inputs[0] if node.inputs else None
+    if cond is None or cond.const_value is None or cond.const_value.size != 1:
+        return False
+    keep = bool(cond.const_value.numpy().reshape(-1)[0])
+    taken, dropped = (node.attributes[k].as_graph() for k in (("then_branch", "else_branch") if keep
+                                                             else ("else_branch", "then_branch")))
+    if len(taken.outputs) != len(node.outputs):
+        return False
+    for name, value in list(taken.initializers.items()):
+        taken.initializers.pop(name)
+        while value.name in graph.initializers:
+            value.name = f"{value.name}__inlined"
+        graph.register_initializer(value)
+    nodes = list(taken)
+    results = list(taken.outputs)
+    taken.outputs.clear()
+    dropped.outputs.clear()
+    taken.remove(nodes)
+    _detach(dropped)  # its nodes stop being users of outer values
+    graph.insert_before(node, nodes)
+    for out, result in zip(node.outputs, results, strict=True):
+        name = out.name or "if_output"
+        out.name = f"{name}__inlined"
+        known = result.type is not None and result.shape is not None  # else inference fills them in later
+        ident = ir.node("Identity", [result], outputs=[ir.Value(name=name, shape=result.shape if known else out.shape,
+                                                                type=result.type if known else out.type)])
+        graph.insert_before(node, ident)
+        out.replace_all_uses_with(ident.outputs[0], replace_graph_outputs=True)
+    graph.remove(node, safe=True)
+    return True
+
+
+def _detach(graph: ir.Graph) -> None:
+    """Empty a dropped (sub)graph: its nodes, nested subgraphs included, stop being users of any value."""
+    for node in list(graph):
+        for attr in node.attributes.values():
+            if attr.type == ir.AttributeType.GRAPH:
+                _detach(attr.as_graph())
+            elif attr.type == ir.AttributeType.GRAPHS:
+                for sub in attr.as_graphs():
+                    _detach(sub)
+        for i in range(len(node.inputs)):
+            node.replace_input_with(i, None)
+    graph.remove(list(graph))

@@ -12,8 +12,12 @@ import onnx
 from onnx import helper
 
 FAMILIES = ("elementwise", "activation", "conv", "pool", "normalization", "image", "shape", "slicing", "creation",
-            "reduce", "matmul", "evaluation", "recurrent", "loop", "if_op")
+            "reduce", "matmul", "evaluation", "recurrent", "loop", "if_op", "dynamic",
+            "detection")
 Inputs = Callable[[np.random.Generator], dict[str, np.ndarray]]
+# In a case model of several ops, the names of the nodes under test start with this: the emission check holds
+# only their tfjs ops to the rule's ``produces`` (tests/parity.py).
+UNDER_TEST = "under_test"
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,8 @@ class OpCase:
 
     ``refused``: why the converter declines this model (a declared limit); tests/test_emission.py checks that it
     still does, and the parity test expects it to fail. ``xfail``: why a model that converts gives wrong values.
+    ``more_inputs``: further feed sets (e.g. other sizes of symbolic dims) the parity test runs on the same
+    converted model.
     """
 
     id: str
@@ -34,6 +40,7 @@ class OpCase:
     refused: str | None = None
     expect_ops: frozenset[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    more_inputs: tuple[Inputs, ...] = ()
 
 
 def all_cases() -> list[OpCase]:

@@ -32,6 +32,15 @@ def _range(cid: str, start: Any, limit: Any, delta: Any, dtype: Any) -> OpCase:
                   lambda rng: {"a": np.array(start, dtype), "b": np.array(limit, dtype), "c": np.array(delta, dtype)})
 
 
+def _range_mixed(cid: str, start: Any, limit: Any, delta: Any, dtype: Any, runtime: Sequence[str]) -> OpCase:
+    """Range with the inputs named in ``runtime`` fed at run time and the others constant."""
+    values = {"start": np.array(start, dtype), "limit": np.array(limit, dtype), "delta": np.array(delta, dtype)}
+    model = node_model("Range", [(k, dtype, []) for k in runtime],
+                       initializers={k: v for k, v in values.items() if k not in runtime},
+                       input_order=["start", "limit", "delta"])
+    return OpCase(f"Range_{cid}", "Range", model, lambda rng: {k: values[k] for k in runtime})
+
+
 def _onehot(cid: str, idx: np.ndarray, depth: int, values: Sequence[float], axis: int = -1, const_idx: bool = False,
             vdtype: Any = F, dynamic_values: bool = False, ddtype: Any = I64) -> OpCase:
     inits: dict[str, np.ndarray] = {"depth": np.array([depth], dtype=ddtype)}
@@ -65,6 +74,14 @@ CASES: list[OpCase] = [
     _range("int", 2, 17, 3, I64),
     _range("int_neg", 10, -3, -4, I64),
     _range("empty", 5, 1, 2, I64),
+    _range("empty_descending_delta1", 5, 1, 1, I64),
+    _range("empty_descending_float", 2.5, -1.0, 0.5, F),
+    _range("empty_increasing_negative", -1.0, 2.0, -0.25, F),
+    _range_mixed("const_start_delta", 0, 7, 1, I64, runtime=("limit",)),
+    _range_mixed("const_start_delta_empty", 3, -2, 1, I64, runtime=("limit",)),
+    _range_mixed("runtime_delta_descending", 6, 1, -2, I64, runtime=("delta",)),
+    _range_mixed("runtime_delta_positive_empty", 6.0, 1.0, 0.5, F, runtime=("delta",)),
+    _range_mixed("runtime_start_float", 0.25, 3.0, 0.5, F, runtime=("start",)),
     _onehot("basic", _IDX, 4, [0.0, 1.0]),
     _onehot("axis0", _IDX, 4, [-1.0, 2.5], axis=0),
     _onehot("axis1", _IDX, 5, [0.0, 3.0], axis=1),

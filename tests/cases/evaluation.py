@@ -74,8 +74,11 @@ CASES += [
     _topk("int32_axis0", (8, 3), 2, _ties((8, 3), np.int32, 50), dtype=np.int32, axis=-2),
     OpCase("TopK-k_input", "TopK",
            node_model("TopK", [("x", np.float32, [3, 6]), ("k", np.int64, [1])], ("values", "indices")),
-           lambda rng: {"x": rng.standard_normal((3, 6)).astype(np.float32), "k": np.array([2], np.int64)},
-           refused="needs_constant_input"),
+           lambda rng: {"x": rng.standard_normal((3, 6)).astype(np.float32), "k": np.array([2], np.int64)}),
+    OpCase("TopK-k_input_smallest_axis0", "TopK",
+           node_model("TopK", [("x", np.float32, [7, 4]), ("k", np.int64, [1])], ("values", "indices"), axis=0,
+                      largest=0),
+           lambda rng: {"x": rng.standard_normal((7, 4)).astype(np.float32), "k": np.array([3], np.int64)}),
 ]
 
 
@@ -98,8 +101,13 @@ CASES += [
     _cumsum("int32_excl_rev", (3, 7), 0, dtype=np.int32, exclusive=1, reverse=1),
     OpCase("CumSum-axis_input", "CumSum",
            node_model("CumSum", [("x", np.float32, [3, 4]), ("axis", np.int64, [])]),
-           lambda rng: {"x": rng.standard_normal((3, 4)).astype(np.float32), "axis": np.array(1, np.int64)},
-           refused="needs_constant_input"),
+           lambda rng: {"x": rng.standard_normal((3, 4)).astype(np.float32), "axis": np.array(1, np.int64)}),
+    OpCase("CumSum-axis_input_negative", "CumSum",
+           node_model("CumSum", [("x", np.float32, [2, 3, 4]), ("axis", np.int32, [1])], exclusive=1),
+           lambda rng: {"x": rng.standard_normal((2, 3, 4)).astype(np.float32), "axis": np.array([-2], np.int32)}),
+    OpCase("CumSum-axis_input_int32_reverse", "CumSum",
+           node_model("CumSum", [("x", np.int32, [4, 5]), ("axis", np.int64, [])], reverse=1),
+           lambda rng: {"x": rng.integers(-9, 9, (4, 5)).astype(np.int32), "axis": np.array(0, np.int64)}),
 ]
 
 # Symbolic batch dims: the transposes and reductions need ranks only.

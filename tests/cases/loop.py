@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from tests.cases import Inputs, OpCase, rand
+from tests.cases import UNDER_TEST, Inputs, OpCase, rand
 
 F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 _INT64_MAX = np.iinfo(np.int64).max
@@ -42,7 +42,9 @@ def _model(
     inits: dict[str, np.ndarray],
     pre: Sequence[onnx.NodeProto] = (),
 ) -> onnx.ModelProto:
-    loop = helper.make_node("Loop", list(loop_inputs), [n for n, _, _ in loop_outputs], body=body)
+    # The Loop is the node under test: the emission check leaves the ops of ``pre`` out (tests/parity.py).
+    loop = helper.make_node("Loop", list(loop_inputs), [n for n, _, _ in loop_outputs], body=body,
+                            name=f"{UNDER_TEST}_loop")
     graph = helper.make_graph(
         [*pre, loop],
         "loop",
@@ -138,6 +140,28 @@ def _nested_loop() -> onnx.ModelProto:
                    "half": np.asarray(0.5, np.float32)})
 
 
+def _shape_trip_count() -> onnx.ModelProto:
+    """M = Shape(x)[1] on a symbolic dim: one iteration per column; the carried value grows (Concat) every
+    iteration and a scan output stacks sin(column)."""
+    body = _body(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Gather", ["x", "i"], ["col"], axis=1),
+            helper.make_node("Unsqueeze", ["col", "ax1"], ["col2"]),
+            helper.make_node("Concat", ["acc_in", "col2"], ["acc_out"], axis=1),
+            helper.make_node("Sin", ["col"], ["s"]),
+        ],
+        [("acc_in", F, [2, None])],
+        [("acc_out", F, [2, None]), ("s", F, [2])],
+    )
+    pre = [helper.make_node("Shape", ["x"], ["sh"]), helper.make_node("Gather", ["sh", "i1"], ["m"])]
+    return _model(
+        ["m", "", "acc0"], [("y", F, [2, None]), ("cols", F, [None, 2])], body, [("x", F, [2, "T"])],
+        {"i1": np.asarray(1, np.int64), "ax1": np.asarray([1], np.int64), "acc0": np.zeros((2, 1), np.float32)},
+        pre,
+    )
+
+
 def _feeds_for(m: int) -> Inputs:
     base = rand(("x", (5, 3)))
 
@@ -163,4 +187,6 @@ CASES: list[OpCase] = [
     OpCase("Loop-while_condition_false_at_start", "Loop", _while_loop, _while_feeds(0)),
     OpCase("Loop-scan_outputs", "Loop", _scan_loop, rand(("x", (3,)), ("h0", (3,)))),
     OpCase("Loop-nested", "Loop", _nested_loop, rand(("x", (2,)))),
+    OpCase("Loop-trip_count_from_shape", "Loop", _shape_trip_count, rand(("x", (2, 5)))),
+    OpCase("Loop-trip_count_from_shape_one", "Loop", _shape_trip_count, rand(("x", (2, 1)))),
 ]

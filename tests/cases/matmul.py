@@ -45,8 +45,7 @@ CASES: list[OpCase] = [
     _matmul("int32_batched_broadcast", (2, 1, 3, 4), (3, 4, 5), np.int32),
     _matmul("int64_1d", (4,), (2, 4, 3), np.int64),
     _matmul("dynamic_batch", ("N", 3, 4), ("N", 4, 5), feed=((2, 3, 4), (2, 4, 5))),
-    _matmul("dynamic_b1", ("N", 1, 3, 4), (1, "M", 4, 5), feed=((2, 1, 3, 4), (1, 3, 4, 5)),
-            refused="dynamic_shape"),
+    _matmul("dynamic_b1", ("N", 1, 3, 4), (1, "M", 4, 5), feed=((2, 1, 3, 4), (1, 3, 4, 5))),
 ]
 
 

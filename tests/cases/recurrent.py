@@ -76,6 +76,8 @@ CASES: list[OpCase] = [
     _case("bidirectional", "LSTM", direction="bidirectional"),
     _case("peepholes_initial_state", "LSTM", peepholes=True, runtime=("initial_h", "initial_c")),
     _case("input_forget_clip", "LSTM", input_forget=1, clip=0.7),
+    # A cell state beyond the clip over 12 steps: h(C) must read it unclipped, as onnxruntime does.
+    _case("clip_below_cell_state", "LSTM", clip=0.3, x_shape=(12, B, IN), seed=5),
     _case("activations", "LSTM", direction="bidirectional",
           activations=["HardSigmoid", "ScaledTanh", "Softsign", "Sigmoid", "LeakyRelu", "Elu"],
           activation_alpha=[0.3, 0.8, 0.2, 0.6], activation_beta=[0.4, 1.2]),

@@ -179,11 +179,10 @@ CASES: list[OpCase] = [
     _pad("rank1_edge", [5], [2, 3], mode="edge"),
     _pad("rank1_reflect", [5], [3, 1], mode="reflect"),
     OpCase("Pad_pads_input", "Pad", node_model("Pad", [("x", F, [2, 3]), ("p", I64, [4])]),
-           _feeds(x=(2, 3), p=i64(1, 0, 0, 1)), refused="needs_constant_input"),
+           _feeds(x=(2, 3), p=i64(1, 0, 0, 1))),
     OpCase("Slice_dynamic_neg_step", "Slice",
            node_model("Slice", [("x", F, [4, 5]), ("s", I64, [1]), ("e", I64, [1])],
                       initializers={"axes": i64(1), "steps": i64(-1)}),
            _feeds(x=(4, 5), s=i64(3), e=i64(0)), refused="needs_constant_input"),
-    _slice("sym_neg_step_start", ["N", 5], [-2], [I64_MIN], axes=[0], steps=[-1], feed=[4, 5],
-           refused="dynamic_shape"),
+    _slice("sym_neg_step_start", ["N", 5], [-2], [I64_MIN], axes=[0], steps=[-1], feed=[4, 5]),
 ]

@@ -100,3 +100,58 @@ def const_scalar(ctx: EmitCtx, i: int, what: str) -> int:
     if arr.size != 1 or arr.dtype.kind not in "iufb" or not np.isfinite(arr.astype(np.float64)).all():
         raise invalid(ctx, f"{what} must be one finite number (is {arr.dtype} of shape {list(arr.shape)})")
     return int(arr.reshape(-1)[0])
+
+
+# -- run-time shape arithmetic (sizes only known when the model runs) ---------------------------------------------
+# Every helper returns a 1-D int32 tensor (a shape or part of one); ops used: Shape, StridedSlice, ConcatV2,
+# BroadcastArgs, Cast, Mul, Floor. Rules that call them must list those ops in ``produces``.
+RUNTIME_SHAPE_OPS = frozenset({"Shape", "StridedSlice", "ConcatV2", "BroadcastArgs"})
+_I32 = {"T": Attr.dtype("DT_INT32")}
+
+
+def runtime_shape(ctx: EmitCtx, ref: str, suffix: str = "rt_shape") -> str:
+    """``Shape(ref)`` as int32: the run-time shape of a tensor."""
+    return ctx.add("Shape", [ref], {"out_type": Attr.dtype("DT_INT32")}, suffix=suffix)
+
+
+def dims_slice(ctx: EmitCtx, shape: str, begin: int, end: int | None, suffix: str) -> str:
+    """``shape[begin:end]`` of a 1-D int32 shape tensor (``end`` None: to the end; negative indices count back)."""
+    attrs = {"begin_mask": Attr.i(0), "end_mask": Attr.i(1 if end is None else 0), "ellipsis_mask": Attr.i(0),
+             "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **_I32}
+    inputs = [shape, int_const(ctx, [begin], f"{suffix}/begin"), int_const(ctx, [end or 0], f"{suffix}/end"),
+              int_const(ctx, [1], f"{suffix}/strides")]
+    return ctx.add("StridedSlice", inputs, attrs, suffix=suffix)
+
+
+def dim_at(ctx: EmitCtx, shape: str, i: int, suffix: str) -> str:
+    """``shape[i:i+1]``: one dim of a run-time shape, as a 1-element vector."""
+    return dims_slice(ctx, shape, i, None if i == -1 else i + 1, suffix)
+
+
+def concat_dims(ctx: EmitCtx, parts: Sequence[str | Sequence[int]], suffix: str) -> str:
+    """A shape vector from run-time parts (tensor refs) and static parts (lists of ints), concatenated."""
+    refs = [p if isinstance(p, str) else int_const(ctx, list(p), f"{suffix}/part{k}")
+            for k, p in enumerate(parts) if isinstance(p, str) or len(p)]
+    if len(refs) == 1:
+        return refs[0]
+    if not refs:
+        return int_const(ctx, np.zeros(0, np.int64), suffix)
+    return ctx.add("ConcatV2", [*refs, int_const(ctx, 0, f"{suffix}/axis")], {"N": Attr.i(len(refs)), **_I32},
+                   suffix=suffix)
+
+
+def dims_ref(ctx: EmitCtx, ref: str, dims: Sequence[int | str | None], begin: int, end: int | None, suffix: str,
+             shape: str | None = None) -> str:
+    """``shape(ref)[begin:end]``: a constant when those dims are static, else read at run time.
+
+    ``shape``: the run-time shape of ``ref`` when the caller already has it.
+    """
+    part = list(dims)[begin:end]
+    if all(isinstance(d, int) for d in part):
+        return int_const(ctx, np.asarray(part, dtype=np.int64), suffix)
+    return dims_slice(ctx, shape or runtime_shape(ctx, ref, f"{suffix}/shape"), begin, end, suffix)
+
+
+def broadcast_shapes(ctx: EmitCtx, a: str, b: str, suffix: str) -> str:
+    """The numpy broadcast of two 1-D shape tensors (``BroadcastArgs``; either may be shorter)."""
+    return ctx.add("BroadcastArgs", [a, b], _I32, suffix=suffix)

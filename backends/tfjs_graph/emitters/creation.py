@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import const_scalar, int_const, normalize_axis, t_attr, table
+from backends.tfjs_graph.emitters.common import const_scalar, int_const, invalid, normalize_axis, t_attr, table
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
@@ -43,11 +43,31 @@ def _emit_constant_of_shape(ctx: EmitCtx) -> None:
     ctx.set_output(0, ctx.add("Fill", [_shape_input(ctx, 0), fill], t_attr(ctx)))
 
 
-@TFJS.rule("Range", produces={"Range"})
+@TFJS.rule("Range", produces={"Range", "Maximum", "Greater", "SelectV2"})
 def _emit_range(ctx: EmitCtx) -> None:
-    """Range(start, limit, delta) -> output."""
+    """Range(start, limit, delta) -> output; start, limit and delta may be computed at run time.
+
+    tfjs returns no values for limit < start only when delta > 1 (and flips delta = 1 to -1): for a positive
+    delta the limit is raised to the start, which gives the empty range ONNX defines.
+    """
     dtype = ctx.out_dtype()
-    ctx.set_output(0, ctx.add("Range", ctx.inputs(), {"Tidx": Attr.dtype(dtype)}))
+    t = {"T": Attr.dtype(dtype)}
+    start, limit, delta = ctx.const(0), ctx.const(1), ctx.const(2)
+    if any(v is not None and v.size != 1 for v in (start, limit, delta)):
+        raise invalid(ctx, "start, limit and delta must be scalars")
+    start_ref, limit_ref, delta_ref = ctx.inputs()
+    static = start is not None and limit is not None
+    descending = static and float(limit.reshape(-1)[0]) < float(start.reshape(-1)[0])  # type: ignore[union-attr]
+    # A negative delta needs nothing (tfjs returns no values for start < limit), nor static start <= limit.
+    if (delta is None or float(delta.reshape(-1)[0]) > 0) and (descending or not static):
+        raised = start_ref if static else ctx.add("Maximum", [limit_ref, start_ref], t, suffix="limit_raised")
+        if delta is None:  # the sign of delta is known at run time only
+            zero = ctx.constant(np.zeros((), np.float32 if dtype == "DT_FLOAT" else np.int32), "zero")
+            positive = ctx.add("Greater", [delta_ref, zero], t, suffix="delta_positive")
+            raised = ctx.add("SelectV2", [positive, raised, limit_ref], t, suffix="limit")
+        limit_ref = raised
+    ctx.set_output(0, ctx.add("Range", [start_ref, limit_ref, delta_ref], {"Tidx": Attr.dtype(dtype)}))
+
 
 
 def _onehot_indices(ctx: EmitCtx, depth: int) -> str:

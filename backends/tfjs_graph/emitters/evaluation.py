@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import const_scalar, int_const, normalize_axis, table, transpose
+from backends.tfjs_graph.emitters.common import const_scalar, int_const, invalid, normalize_axis, table, transpose
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
@@ -99,12 +99,12 @@ def hardmax(ctx: EmitCtx) -> None:
     _last_axis_op(ctx, "Hardmax")
 
 
-@TFJS.rule("TopK", produces={"TopKV2", "Neg", "Transpose"}, limits=("K must be a constant input",))
+@TFJS.rule("TopK", produces={"TopKV2", "Neg", "Transpose"})
 def top_k(ctx: EmitCtx) -> None:
-    """TopK(X, K; axis, largest, sorted) -> Values, Indices."""
+    """TopK(X, K; axis, largest, sorted) -> Values, Indices (a run-time K is read by tfjs when the op runs)."""
     rank = ctx.rank(0)
     axis = normalize_axis(int(ctx.attr("axis", -1)), rank)
-    k = const_scalar(ctx, 1, "K")
+    k = int_const(ctx, const_scalar(ctx, 1, "K"), "k") if ctx.const(1) is not None else ctx.input(1)
     perm = _to_last(axis, rank)
     t = {"T": Attr.dtype(ctx.out_dtype())}
     x = transpose(ctx, ctx.input(0), perm, "to_last")
@@ -112,16 +112,26 @@ def top_k(ctx: EmitCtx) -> None:
     if smallest:  # the k smallest are the k largest of -x; ties still resolve to the lower index
         x = ctx.add("Neg", [x], t, suffix="neg")
     # Always sorted: a sorted result is a valid answer for sorted=0 too.
-    top = ctx.add("TopKV2", [x, int_const(ctx, k, "k")], t | {"sorted": Attr.b(True)}, suffix="topk")
+    top = ctx.add("TopKV2", [x, k], t | {"sorted": Attr.b(True)}, suffix="topk")
     values = ctx.add("Neg", [top], t, suffix="unneg") if smallest else top
     ctx.set_output(0, transpose(ctx, values, _inverse(perm), "values"))
     ctx.set_output(1, transpose(ctx, f"{top}:1", _inverse(perm), "indices"))
 
 
-@TFJS.rule("CumSum", produces={"Cumsum"}, limits=("axis must be a constant input",))
+@TFJS.rule("CumSum", produces={"Cumsum", "FloorMod"}, limits=("the input rank must be known",))
 def cum_sum(ctx: EmitCtx) -> None:
-    """CumSum(x, axis; exclusive, reverse) -> y."""
-    axis = normalize_axis(const_scalar(ctx, 1, "axis"), ctx.rank(0))
+    """CumSum(x, axis; exclusive, reverse) -> y.
+
+    tfjs reads a run-time axis when the op runs, but mishandles a negative one: it is wrapped with FloorMod.
+    """
+    rank = ctx.rank(0)
+    if rank == 0:
+        raise invalid(ctx, "the input must have rank 1 or more")
+    if ctx.const(1) is not None:
+        axis = int_const(ctx, normalize_axis(const_scalar(ctx, 1, "axis"), rank), "axis")
+    else:
+        axis = ctx.add("FloorMod", [ctx.input(1), int_const(ctx, rank, "rank")], {"T": Attr.dtype("DT_INT32")},
+                       suffix="axis")
     attrs = {"exclusive": Attr.b(bool(ctx.attr("exclusive", 0))), "reverse": Attr.b(bool(ctx.attr("reverse", 0))),
              "T": Attr.dtype(ctx.out_dtype())}
-    ctx.set_output(0, ctx.add("Cumsum", [ctx.input(0), int_const(ctx, axis, "axis")], attrs))
+    ctx.set_output(0, ctx.add("Cumsum", [ctx.input(0), axis], attrs))

@@ -9,6 +9,10 @@ from backends.tfjs_graph.emitters.loop import SubgraphBody, emit_subgraph_node, 
 from backends.tfjs_graph.emitters.while_loop import FunctionOps, Ops
 from backends.tfjs_graph.graph import Attr, TfFunction
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype, to_tfjs_array
+from pivot.errors import ConversionError
+from pivot.passes.fold import DEFAULT_MAX_FOLD_BYTES, FoldLimit, fold_graph
+
+_FOLD_SWEEPS = 8  # as many as the pivot pipeline runs on the main graph
 
 
 def _branch_dtypes(ctx: EmitCtx, then_g: ir.Graph, else_g: ir.Graph) -> list[str]:
@@ -25,6 +29,23 @@ def _branch_dtypes(ctx: EmitCtx, then_g: ir.Graph, else_g: ir.Graph) -> list[str
                        "cast both branches to the same type")
         dtypes.append(ta)
     return dtypes
+
+
+def _simplify(ctx: EmitCtx, branch: ir.Graph) -> None:
+    """Fold what a branch knows statically, as the pivot does for the main graph (which it does not enter).
+
+    Exporters guard code with rank and shape tests (``if x.dim() == 3: x = x.squeeze(0)``): with the branch's
+    types inferred from the outer values, such predicates fold and the taken inner branch is inlined. A branch
+    whose constant part fails to evaluate is left as it is (it may be the branch that never runs).
+    """
+    limit = FoldLimit(DEFAULT_MAX_FOLD_BYTES)
+    for _ in range(_FOLD_SWEEPS):
+        outer_reads(branch, ctx.opset)  # types and shapes of the branch's values, from the outer ones
+        try:
+            if not fold_graph(branch, ctx.opset, limit):
+                return
+        except ConversionError:
+            return
 
 
 def _inline(ctx: EmitCtx, branch: ir.Graph) -> None:
@@ -76,8 +97,8 @@ def _emit_if(ctx: EmitCtx) -> None:
     if cond is not None:
         _inline(ctx, then_g if bool(np.asarray(cond).reshape(-1)[0]) else else_g)
         return
-    outer_reads(then_g, ctx.opset)  # fills in branch output types that the pivot's inference left out
-    outer_reads(else_g, ctx.opset)
+    _simplify(ctx, then_g)  # also fills in branch output types that the pivot's inference left out
+    _simplify(ctx, else_g)
     dtypes = _branch_dtypes(ctx, then_g, else_g)
     then_fn, else_fn, args = _functions(ctx, Ops(ctx), then_g, else_g, dtypes)
     ctx.graph.functions += [then_fn, else_fn]

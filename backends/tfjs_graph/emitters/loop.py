@@ -13,6 +13,7 @@ from backends.tfjs_graph.emitters.common import invalid
 from backends.tfjs_graph.emitters.while_loop import FunctionOps, LoopVar, Ops, while_loop
 from backends.tfjs_graph.graph import Attr, TfGraph, TfNode, node_of
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, static_shape, tf_dtype, to_tfjs_array
+from pivot.errors import EmitError
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 _BODY = "body/"  # prefix of body node names inside the function: keeps them apart from argument names
@@ -48,8 +49,12 @@ def _used(graph: ir.Graph) -> list[ir.Value]:
 
 
 def _infer_types(body: ir.Graph, outer: list[ir.Value], opset: int) -> None:
-    """Types and shapes for body values that have none: the pivot's inference fills in main-graph values only."""
-    missing = [v for node in body for v in node.outputs if v.dtype is None]
+    """Types and shapes for body values that lack them: the pivot's inference fills in main-graph values only.
+
+    Unknown dims that inference can now size (after folding in an If branch) are filled in too.
+    """
+    missing = [v for node in body for v in node.outputs
+               if v.dtype is None or v.shape is None or not all(isinstance(d, int) for d in v.shape)]
     if not missing:
         return
     proto = ir.serde.serialize_graph(body)
@@ -57,15 +62,22 @@ def _infer_types(body: ir.Graph, outer: list[ir.Value], opset: int) -> None:
     proto.input.extend(ir.serde.serialize_value(v) for v in outer if v.dtype is not None)
     model = onnx.helper.make_model(proto, opset_imports=[onnx.helper.make_opsetid("", opset)])
     inferred = onnx.shape_inference.infer_shapes(model)
-    known = {i.name: i.type.tensor_type for i in inferred.graph.value_info if i.type.HasField("tensor_type")}
+    known = {i.name: i.type.tensor_type for i in [*inferred.graph.value_info, *inferred.graph.output]
+             if i.type.HasField("tensor_type")}
     for value in missing:
         info = known.get(value.name or "")
         if info is None or not info.elem_type:
             continue
-        value.dtype = ir.DataType(info.elem_type)
-        if value.shape is None and info.HasField("shape"):
-            value.shape = ir.Shape([d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-                                    for d in info.shape.dim])
+        if value.dtype is None:
+            value.dtype = ir.DataType(info.elem_type)
+        if not info.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in info.shape.dim]
+        if value.shape is None:
+            value.shape = ir.Shape(dims)
+        elif len(value.shape) == len(dims):  # inference may size dims that were unknown
+            value.shape = ir.Shape([n if isinstance(n, int) and not isinstance(d, int) else d
+                                    for d, n in zip(value.shape, dims, strict=True)])
 
 
 def outer_reads(graph: ir.Graph, opset: int) -> list[ir.Value]:
@@ -84,7 +96,10 @@ def emit_subgraph_node(sub: TfGraph, node: ir.Node, env: dict[ir.Value, str], op
     if rule is None:
         raise fail("control_flow" if op in CONTROL_FLOW else "no_rule",
                    f"{what} node {node.name or op}: no TensorFlow.js rule for {op} (opset {opset})")
-    rule.fn(EmitCtx(sub, node, env, opset))
+    try:
+        rule.fn(EmitCtx(sub, node, env, opset))
+    except EmitError as e:  # name the node inside the subgraph: the failure is reported on the If / Loop node
+        raise EmitError(e.reason, f"{what} node {node.name or op} ({op}): {e.detail}", e.hint) from None
 
 
 class SubgraphBody:

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import int_const, invalid, transpose
+from backends.tfjs_graph.emitters.common import (
+    RUNTIME_SHAPE_OPS,
+    broadcast_shapes,
+    concat_dims,
+    dims_ref,
+    int_const,
+    invalid,
+    runtime_shape,
+    transpose,
+)
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -60,34 +69,61 @@ def _broadcast(x: Sequence[Dim], y: Sequence[Dim]) -> list[Dim]:
     return [b if a == 1 else a if b == 1 or a == b else None for a, b in zip(xs, ys, strict=True)]
 
 
-def _flat_ok(batch: Sequence[Dim], out: Sequence[Dim]) -> bool:
-    """tfjs indexes a flattened batch modulo its size: right only for leading 1s then the output's dims."""
-    padded = [1] * (len(out) - len(batch)) + list(batch)
-    p = next((i for i, d in enumerate(padded) if d != 1), len(padded))
-    return all(d is not None and d == o for d, o in zip(padded[p:], out[p:], strict=True))
+def _flat_ok(mine: Sequence[Dim], other: Sequence[Dim]) -> bool:
+    """tfjs indexes a flattened batch modulo its size: right only for leading 1s then the output's dims.
+
+    Unknown dims count as equal only when they carry the same symbolic name, or when the other operand's dim
+    is 1 (then the output takes this operand's dim whatever it is).
+    """
+    n = max(len(mine), len(other))
+    a, b = [1] * (n - len(mine)) + list(mine), [1] * (n - len(other)) + list(other)
+    p = next((i for i, d in enumerate(a) if d != 1), n)
+    return all(y == 1 or (x is not None and x == y) for x, y in zip(a[p:], b[p:], strict=True))
 
 
 def safe_batches(ctx: EmitCtx, refs: list[str], shapes: list[list[Dim]]) -> list[str]:
-    """BroadcastTo the operands whose batch dims tfjs MatMul would broadcast wrongly (e.g. [2,1] x [1,3])."""
+    """BroadcastTo the operands whose batch dims tfjs MatMul would broadcast wrongly (e.g. [2,1] x [1,3]).
+
+    Static batch dims give a constant target shape; unknown ones a target computed at run time
+    (``BroadcastArgs`` of the operands' batch shapes, then the operand's own matrix dims).
+    """
     if not is_float(ctx):
         return refs  # the Mul + Sum form broadcasts like numpy
     out = _broadcast(shapes[0][:-2], shapes[1][:-2])
     fixed = []
+    common: str | None = None
+    run_shapes: dict[int, str] = {}
+
+    def _shape(ref: str, shape: list[Dim], k: int) -> str | None:
+        """The run-time shape of operand ``k``, read once (None when static)."""
+        if all(isinstance(d, int) for d in shape):
+            return None
+        if k not in run_shapes:
+            run_shapes[k] = runtime_shape(ctx, ref, f"shape{k}")
+        return run_shapes[k]
+
     for j, (ref, shape) in enumerate(zip(refs, shapes, strict=True)):
-        if _flat_ok(shape[:-2], out):
+        if _flat_ok(shape[:-2], shapes[1 - j][:-2]):
             fixed.append(ref)
             continue
         target = [d for d in [*out, *shape[-2:]] if isinstance(d, int)]
-        if len(target) != len(out) + 2:
-            raise fail("dynamic_shape", "MatMul batch broadcasting needs static batch dims",
-                       "export the model with static shapes")
-        fixed.append(ctx.add("BroadcastTo", [ref, int_const(ctx, target, f"broadcast{j}/shape")],
-                             suffix=f"broadcast{j}"))
+        if len(target) == len(out) + 2:
+            fixed.append(ctx.add("BroadcastTo", [ref, int_const(ctx, target, f"broadcast{j}/shape")],
+                                 suffix=f"broadcast{j}"))
+            continue
+        if common is None:
+            batches = [dims_ref(ctx, r, s, 0, len(s) - 2, f"batch{k}", shape=_shape(r, s, k))
+                       for k, (r, s) in enumerate(zip(refs, shapes, strict=True)) if len(s) > 2]
+            common = batches[0] if len(batches) == 1 else broadcast_shapes(ctx, batches[0], batches[1], "batch")
+        rows = dims_ref(ctx, ref, shape, len(shape) - 2, None, f"broadcast{j}/matrix", shape=_shape(ref, shape, j))
+        target_ref = concat_dims(ctx, [common, rows], f"broadcast{j}/shape")
+        fixed.append(ctx.add("BroadcastTo", [ref, target_ref], {"T": Attr.dtype("DT_FLOAT")}, suffix=f"broadcast{j}"))
     return fixed
 
 
-@TFJS.rule("MatMul", produces=MATMUL_OPS | {"Squeeze", "BroadcastTo"},
-           limits=("batch dims broadcast between operands (e.g. [2,1,..] x [1,3,..]) must be static",))
+@TFJS.rule("MatMul", produces=MATMUL_OPS | RUNTIME_SHAPE_OPS | {"Squeeze", "BroadcastTo"},
+           limits=("batch dims not provably equal (unknown at conversion) are broadcast at run time "
+                   "(Shape, BroadcastArgs, BroadcastTo)",))
 def mat_mul(ctx: EmitCtx) -> None:
     """MatMul(A, B) -> Y."""
     shapes = [dims(ctx, 0), dims(ctx, 1)]

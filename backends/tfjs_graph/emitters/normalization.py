@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import int_const, normalize_axis, to_channels_first, to_channels_last
+from backends.tfjs_graph.emitters.common import (
+    concat_dims,
+    dim_at,
+    int_const,
+    normalize_axis,
+    runtime_shape,
+    to_channels_first,
+    to_channels_last,
+)
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -123,23 +131,31 @@ def lp_normalization(ctx: EmitCtx) -> None:
     ctx.set_output(0, _op(ctx, "RealDiv", [x, norm], "div"))
 
 
-@TFJS.rule("GroupNormalization", produces={"Reshape", "Mean", "SquaredDifference", "Sub", "Mul", "AddV2", "Rsqrt"},
-           since=21, limits=("channels and spatial dims must be static",))
+@TFJS.rule("GroupNormalization", produces={"Reshape", "Mean", "SquaredDifference", "Sub", "Mul", "AddV2", "Rsqrt",
+                                            "Shape", "StridedSlice", "ConcatV2"},
+           since=21, limits=("the channel count must be static (spatial dims may be unknown)", "rank >= 3"))
 def group_normalization(ctx: EmitCtx) -> None:
     """GroupNormalization(X, scale, bias; epsilon, num_groups, stash_type) -> Y."""
     _need_float(ctx)
     shape, groups = ctx.shape(0), int(ctx.attr("num_groups"))
-    if shape is None or len(shape) < 3 or any(d is None for d in shape[1:]):
-        raise fail("dynamic_shape", "GroupNormalization needs a static input shape beyond the batch dim (rank >= 3)")
-    dims = [int(d) for d in shape[1:]]  # type: ignore[arg-type]
-    if groups <= 0 or dims[0] % groups:
-        raise fail("attribute", f"GroupNormalization num_groups={groups} does not divide the {dims[0]} channels")
-    grouped = ctx.add("Reshape", [ctx.input(0), int_const(ctx, [-1, groups, int(np.prod(dims)) // groups], "g_shape")],
-                      suffix="group")
+    if shape is None or len(shape) < 3 or shape[1] is None:
+        raise fail("dynamic_shape", "GroupNormalization needs a known rank >= 3 and a static channel count")
+    channels = int(shape[1])
+    if groups <= 0 or channels % groups:
+        raise fail("attribute", f"GroupNormalization num_groups={groups} does not divide the {channels} channels")
+    x = ctx.input(0)
+    if all(d is not None for d in shape[1:]):
+        dims = [int(d) for d in shape[1:]]  # type: ignore[arg-type]
+        g_shape = int_const(ctx, [-1, groups, int(np.prod(dims)) // groups], "g_shape")
+        x_shape = int_const(ctx, [-1, *dims], "x_shape")
+    else:  # unknown spatial dims: [N, G, -1] and back to the input's run-time shape
+        x_shape = runtime_shape(ctx, x, "x_shape")
+        g_shape = concat_dims(ctx, [dim_at(ctx, x_shape, 0, "batch"), [groups, -1]], "g_shape")
+    grouped = ctx.add("Reshape", [x, g_shape], suffix="group")
     y, _, _ = _normalize(ctx, grouped, [2], float(ctx.attr("epsilon", 1e-5)))
-    y = ctx.add("Reshape", [y, int_const(ctx, [-1, *dims], "x_shape")], suffix="ungroup")
-    y = _op(ctx, "Mul", [y, _group_param(ctx, 1, dims[0], groups, "scale")], "scaled")
-    ctx.set_output(0, _op(ctx, "AddV2", [y, _group_param(ctx, 2, dims[0], groups, "bias")], "add"))
+    y = ctx.add("Reshape", [y, x_shape], suffix="ungroup")
+    y = _op(ctx, "Mul", [y, _group_param(ctx, 1, channels, groups, "scale")], "scaled")
+    ctx.set_output(0, _op(ctx, "AddV2", [y, _group_param(ctx, 2, channels, groups, "bias")], "add"))
 
 
 def _group_param(ctx: EmitCtx, i: int, channels: int, groups: int, suffix: str) -> str:

@@ -172,7 +172,8 @@ def _lstm_step(ops: Ops, cell: Cell, projected_input: str, state: CellState) -> 
     if peepholes is not None:
         output_pre = ops("AddV2", output_pre, ops("Mul", peepholes.output, new_cell))
     output_gate = cell.activate(ops, gate_activation, output_pre)
-    new_hidden = ops("Mul", output_gate, cell.activate(ops, output_activation, new_cell))
+    # onnxruntime clips only the gates' and the candidate's inputs, not the cell state that h() reads.
+    new_hidden = ops("Mul", output_gate, apply_activation(ops, output_activation, new_cell, None))
     return StepResult(new_hidden, new_cell, new_hidden)
 
 

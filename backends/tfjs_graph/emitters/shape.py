@@ -32,17 +32,26 @@ def _shape_of(ctx: EmitCtx, ref: str, suffix: str = "shape") -> str:
     return ctx.add("Shape", [ref], suffix=suffix)
 
 
-def _zeros_copied(ctx: EmitCtx, shape: str, n: int) -> str:
-    """ONNX Reshape: a 0 entry copies the input dim at the same index (allowzero=0)."""
+def _zeros_copied(ctx: EmitCtx, shape: str, n: int | None) -> str:
+    """ONNX Reshape: a 0 entry copies the input dim at the same index (allowzero=0).
+
+    ``n``: the length of ``shape``; None when only known at run time (the indices are then a Range).
+    """
     rank = ctx.rank(0)
-    idx = int_const(ctx, [min(i, rank - 1) for i in range(n)], "zero_idx")
+    if n is not None:
+        idx = int_const(ctx, [min(i, rank - 1) for i in range(n)], "zero_idx")
+    else:
+        count = ctx.add("Size", [shape], {"out_type": Attr.dtype("DT_INT32"), **_I32}, suffix="shape_len")
+        positions = ctx.add("Range", [int_const(ctx, 0, "range/start"), count, int_const(ctx, 1, "range/delta")],
+                            {"Tidx": Attr.dtype("DT_INT32")}, suffix="positions")
+        idx = ctx.add("Minimum", [positions, int_const(ctx, rank - 1, "last_axis")], _I32, suffix="zero_idx")
     dims = ctx.add("GatherV2", [_shape_of(ctx, ctx.input(0)), idx, int_const(ctx, 0, "zero_axis")],
                    {"batch_dims": Attr.i(0), "Tparams": Attr.dtype("DT_INT32")}, suffix="in_dims")
     is_zero = ctx.add("Equal", [shape, int_const(ctx, 0, "zero")], _I32, suffix="is_zero")
     return ctx.add("SelectV2", [is_zero, dims, shape], _I32, suffix="shape")
 
 
-@TFJS.rule("Reshape", produces={"Reshape", "Shape", "GatherV2", "Equal", "SelectV2"},
+@TFJS.rule("Reshape", produces={"Reshape", "Shape", "GatherV2", "Equal", "SelectV2", "Size", "Range", "Minimum"},
            limits=("a non-constant shape with 0 entries needs the input rank",))
 def _emit_reshape(ctx: EmitCtx) -> None:
     """Reshape(data, shape; allowzero) -> reshaped."""
@@ -66,8 +75,6 @@ def _emit_reshape(ctx: EmitCtx) -> None:
         if n is not None and n > _MAX_RANK:
             raise fail("attribute", f"Reshape to rank {n} (TensorFlow allows {_MAX_RANK})")
         if not allowzero:
-            if n is None:
-                raise fail("dynamic_shape", "Reshape: the length of a non-constant shape must be known")
             shape = _zeros_copied(ctx, shape, n)
     ctx.set_output(0, _reshape(ctx, ctx.input(0), shape))
 
@@ -128,9 +135,9 @@ def _emit_concat(ctx: EmitCtx) -> None:
     ctx.set_output(0, ctx.add("ConcatV2", [*refs, int_const(ctx, axis, "axis")], attrs))
 
 
-@TFJS.rule("Split", produces={"SplitV", "Split"},
-           limits=("split sizes must be constant",
-                   "num_outputs on a dim of unknown size must divide it evenly (tfjs throws otherwise)"))
+@TFJS.rule("Split", produces={"SplitV", "Split", "Shape", "StridedSlice", "AddV2", "FloorDiv", "Mul", "Sub",
+                              "Maximum", "Minimum"},
+           limits=("split sizes must be constant",))
 def _emit_split(ctx: EmitCtx) -> None:
     """Split(input, split?; axis, num_outputs) -> outputs..."""
     axis = normalize_axis(ctx.attr("axis", 0), ctx.rank(0))
@@ -141,13 +148,33 @@ def _emit_split(ctx: EmitCtx) -> None:
     elif dim is not None:
         chunk = -(-dim // n)
         sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
-    else:
+    elif ctx.attr("num_outputs") is not None:  # opset 18: chunks of ceil(dim / n), the last one smaller
+        sizes_ref = _chunk_sizes(ctx, axis, n)
+        ref = ctx.add("SplitV", [ctx.input(0), sizes_ref, int_const(ctx, axis, "axis")],
+                      {"num_split": Attr.i(n), **t_attr(ctx)})
+        _bind_outputs(ctx, ref, n)
+        return
+    else:  # before opset 18 the split must be even
         ref = ctx.add("Split", [int_const(ctx, axis, "axis"), ctx.input(0)], {"num_split": Attr.i(n), **t_attr(ctx)})
         _bind_outputs(ctx, ref, n)
         return
     ref = ctx.add("SplitV", [ctx.input(0), int_const(ctx, sizes, "sizes"), int_const(ctx, axis, "axis")],
                   {"num_split": Attr.i(n), **t_attr(ctx)})
     _bind_outputs(ctx, ref, n)
+
+
+def _chunk_sizes(ctx: EmitCtx, axis: int, n: int) -> str:
+    """min(max(dim - k * c, 0), c) for k < n with c = ceil(dim / n), dim the run-time size of ``axis``."""
+    dims = _shape_of(ctx, ctx.input(0), "chunk/shape")
+    dim = ctx.add("StridedSlice", [dims, int_const(ctx, [axis], "chunk/begin"), int_const(ctx, [axis + 1], "chunk/end"),
+                                   int_const(ctx, [1], "chunk/strides")], {**_mask_attrs(0, 0), **_I32},
+                  suffix="chunk/dim")
+    c = ctx.add("FloorDiv", [ctx.add("AddV2", [dim, int_const(ctx, n - 1, "chunk/n_m1")], _I32, suffix="chunk/up"),
+                             int_const(ctx, n, "chunk/n")], _I32, suffix="chunk/size")
+    starts = ctx.add("Mul", [c, int_const(ctx, list(range(n)), "chunk/k")], _I32, suffix="chunk/starts")
+    rest = ctx.add("Sub", [dim, starts], _I32, suffix="chunk/rest")
+    rest = ctx.add("Maximum", [rest, int_const(ctx, 0, "chunk/zero")], _I32, suffix="chunk/nonneg")
+    return ctx.add("Minimum", [rest, c], _I32, suffix="chunk/sizes")
 
 
 def _bind_outputs(ctx: EmitCtx, ref: str, n: int) -> None:

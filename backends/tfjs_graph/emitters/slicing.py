@@ -31,18 +31,34 @@ def _strided(ctx: EmitCtx, x: str, begin: str, end: str, strides: Sequence[int],
     return ctx.add("StridedSlice", inputs, {**_masks(*masks), **t_attr(ctx)}, suffix=suffix)
 
 
-def _slice_start(start: int, step: int, dim: int | None) -> int:
-    """Begin index for StridedSlice; differs from ONNX only for a negative step and start < -dim."""
+def _slice_start(start: int, step: int, dim: int | None) -> int | None:
+    """Begin index for StridedSlice; differs from ONNX only for a negative step and start < -dim.
+
+    None: that begin is max(start + dim, 0) with a dim known only at run time (``_run_time_begin``).
+    """
     if step > 0 or start >= -1:
         return _clamp32(start)
     if dim is not None:
         return start + dim if start + dim >= 0 else 0
     if start <= _I32_MIN:
         return 0  # ONNX clamps to the first element
-    raise fail("dynamic_shape", "Slice: a negative step from a negative start needs the dim size")
+    return None
 
 
-@TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2"},
+def _run_time_begin(ctx: EmitCtx, begin: list[int], late: dict[int, int]) -> str:
+    """``begin`` with the axes of ``late`` (axis -> negative start) set to max(start + dim, 0) at run time."""
+    rank = len(begin)
+    mask = [1 if a in late else 0 for a in range(rank)]
+    starts = [late.get(a, b) for a, b in enumerate(begin)]
+    dims = ctx.add("Shape", [ctx.input(0)], {"out_type": Attr.dtype("DT_INT32")}, suffix="begin/shape")
+    shifted = ctx.add("AddV2", [int_const(ctx, starts, "begin/starts"),
+                                ctx.add("Mul", [dims, int_const(ctx, mask, "begin/mask")], _I32, suffix="begin/dims")],
+                      _I32, suffix="begin/shifted")
+    lower = [0 if a in late else _I32_MIN for a in range(rank)]
+    return ctx.add("Maximum", [shifted, int_const(ctx, lower, "begin/lower")], _I32, suffix="begin")
+
+
+@TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2", "Shape", "Mul", "AddV2", "Maximum"},
            limits=("axes and steps must be constant", "non-constant starts/ends need positive steps"))
 def _emit_slice(ctx: EmitCtx) -> None:
     """Slice(data, starts, ends, axes?, steps?) -> output."""
@@ -72,10 +88,14 @@ def _emit_slice(ctx: EmitCtx) -> None:
         strides[a] = _clamp32(st)
     free = sum(1 << i for i in range(rank) if i not in axes)
     if starts is not None and ends is not None:
-        begin, end = [0] * rank, [0] * rank
+        begin, end, late = [0] * rank, [0] * rank, {}
         for a, s, e, st in zip(axes, starts.reshape(-1), ends.reshape(-1), steps, strict=True):
-            begin[a], end[a] = _slice_start(int(s), st, shape[a]), _clamp32(int(e))
-        refs = int_const(ctx, begin, "begin"), int_const(ctx, end, "end")
+            b = _slice_start(int(s), st, shape[a])
+            if b is None:
+                late[a] = int(s)
+            begin[a], end[a] = b or 0, _clamp32(int(e))
+        refs = _run_time_begin(ctx, begin, late) if late else int_const(ctx, begin, "begin"), \
+            int_const(ctx, end, "end")
     else:
         if any(st < 0 for st in steps):
             raise fail("needs_constant_input", "Slice: starts/ends must be constant with a negative step")
@@ -137,16 +157,36 @@ def _grid(ctx: EmitCtx, shape: Sequence[int], dims: Sequence[int]) -> np.ndarray
     return np.stack([mesh[d] for d in dims], axis=-1).astype(np.int64).reshape(*shape, len(dims))
 
 
+def _positions(ctx: EmitCtx, ref: str, dims: Sequence[int], suffix: str) -> dict[int, str]:
+    """The position along each of ``dims`` at every element of ``ref``, whose shape is known at run time only.
+
+    Exclusive cumulative sums of ones.
+    """
+    shape = ctx.add("Shape", [ref], suffix=f"{suffix}/shape")
+    ones = ctx.add("Fill", [shape, int_const(ctx, 1, f"{suffix}/one")], _I32, suffix=f"{suffix}/ones")
+    attrs = {"exclusive": Attr.b(True), "reverse": Attr.b(False), **_I32}
+    return {d: ctx.add("Cumsum", [ones, int_const(ctx, d, f"{suffix}/axis{d}")], attrs, suffix=f"{suffix}/pos{d}")
+            for d in dims}
+
+
 def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> str:
     """Full coordinates [*indices.shape, rank] with ``indices`` (input i) on ``axis``."""
     idx_shape = ctx.shape(i)
-    if idx_shape is None or None in idx_shape:
-        raise fail("dynamic_shape", "the indices shape must be static")
-    static = [int(d) for d in idx_shape if d is not None]
-    rank = len(static)
+    if idx_shape is None:
+        raise fail("dynamic_shape", "the indices rank must be known")
+    rank = len(idx_shape)
     if rank != ctx.rank(0):
         raise invalid(ctx, f"indices have rank {rank} but data has rank {ctx.rank(0)} (they must be equal)")
     idx = _wrapped(ctx, i, ctx.shape(0) or (), [axis])
+    if None in idx_shape:  # the coordinate grid is computed at run time
+        pos = _positions(ctx, idx, [d for d in range(rank) if d != axis], f"{suffix}/grid")
+        parts = [ctx.add("ExpandDims", [pos.get(d, idx), int_const(ctx, -1, f"{suffix}/expand_axis{d}")], _I32,
+                         suffix=f"{suffix}/expand{d}") for d in range(rank)]
+        if len(parts) == 1:
+            return parts[0]
+        return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **_I32},
+                       suffix=suffix)
+    static = [int(d) for d in idx_shape if d is not None]
     value = ctx.graph.const_value(idx)
     if value is not None:
         coords = _grid(ctx, static, range(rank))
@@ -163,10 +203,10 @@ def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> 
                    suffix=suffix)
 
 
-_COORD_OPS = {"GatherV2", "FloorMod", "Shape", "ExpandDims", "ConcatV2"}
+_COORD_OPS = {"GatherV2", "FloorMod", "Shape", "ExpandDims", "ConcatV2", "Fill", "Cumsum"}
 
 
-@TFJS.rule("GatherElements", produces={"GatherNd", *_COORD_OPS}, limits=("the indices shape must be static",))
+@TFJS.rule("GatherElements", produces={"GatherNd", *_COORD_OPS}, limits=("the indices rank must be known",))
 def _emit_gather_elements(ctx: EmitCtx) -> None:
     """GatherElements(data, indices; axis) -> output."""
     axis = normalize_axis(ctx.attr("axis", 0), ctx.rank(0))
@@ -174,7 +214,7 @@ def _emit_gather_elements(ctx: EmitCtx) -> None:
 
 
 @TFJS.rule("GatherND", produces={"GatherNd", *_COORD_OPS},
-           limits=("batch_dims > 0 needs a static indices shape",))
+           limits=("the ranks and the last indices dim must be known",))
 def _emit_gather_nd(ctx: EmitCtx) -> None:
     """GatherND(data, indices; batch_dims) -> output."""
     shape, idx_shape = ctx.shape(0), ctx.shape(1)
@@ -183,13 +223,19 @@ def _emit_gather_nd(ctx: EmitCtx) -> None:
     if shape is None or idx_shape is None or idx_shape[-1] is None:
         raise fail("dynamic_shape", "GatherND: the ranks and the last indices dim must be known")
     b, m = ctx.attr("batch_dims", 0), int(idx_shape[-1])
+    if not 0 <= b < min(len(shape), len(idx_shape)):
+        raise invalid(ctx, f"batch_dims {b} must be below the ranks of data and indices")
     idx = _wrapped(ctx, 1, shape, list(range(b, b + m)))
     if b > 0:
-        if None in idx_shape:
-            raise fail("dynamic_shape", "GatherND: batch_dims > 0 needs a static indices shape")
-        batch = ctx.constant(_grid(ctx, [int(d) for d in idx_shape[:-1] if d is not None], range(b)), "batch")
-        idx = ctx.add("ConcatV2", [batch, idx, int_const(ctx, -1, "concat_axis")], {"N": Attr.i(2), **_I32},
-                      suffix="full_indices")
+        if None in idx_shape:  # the batch coordinates of each index row, computed at run time
+            pos = _positions(ctx, idx, list(range(b)), "batch")
+            last = len(idx_shape) - 1
+            batch = [_gather(ctx, pos[d], int_const(ctx, [0], f"batch/first{d}"), last, f"batch/col{d}", _I32)
+                     for d in range(b)]
+        else:
+            batch = [ctx.constant(_grid(ctx, [int(d) for d in idx_shape[:-1] if d is not None], range(b)), "batch")]
+        idx = ctx.add("ConcatV2", [*batch, idx, int_const(ctx, -1, "concat_axis")],
+                      {"N": Attr.i(len(batch) + 1), **_I32}, suffix="full_indices")
     ctx.set_output(0, ctx.add("GatherNd", [ctx.input(0), idx], t_attr(ctx)))
 
 
@@ -224,7 +270,7 @@ def _emit_scatter_nd(ctx: EmitCtx) -> None:
 
 
 @TFJS.rule("ScatterElements", produces={*_SCATTER_OPS, *_COORD_OPS},
-           limits=("reduction must be none or add", "the indices shape must be static"))
+           limits=("reduction must be none or add", "the indices rank must be known"))
 def _emit_scatter_elements(ctx: EmitCtx) -> None:
     """ScatterElements(data, indices, updates; axis, reduction) -> output."""
     axis = normalize_axis(ctx.attr("axis", 0), ctx.rank(0))
@@ -272,14 +318,59 @@ def _index_pad(ctx: EmitCtx, x: str, pads: list[tuple[int, int]], dims: list[int
     return x
 
 
-@TFJS.rule("Pad", produces={"PadV2", "MirrorPad", "GatherV2", "StridedSlice"},
-           limits=("pads and axes must be constant", "edge and wrap modes need the sizes of padded axes"))
+def _pad_op(ctx: EmitCtx, x: str, paddings: str, mode: str) -> str:
+    """PadV2 (constant) or MirrorPad (reflect) with a [rank, 2] paddings tensor."""
+    if mode == "constant":
+        value = ctx.input(2) if ctx.has_input(2) else ctx.constant(np.zeros((), _np_dtype(ctx.out_dtype())), "value")
+        return ctx.add("PadV2", [x, paddings, value], t_attr(ctx))
+    return ctx.add("MirrorPad", [x, paddings], {"mode": Attr.s("REFLECT"), **t_attr(ctx)})
+
+
+def _run_time_paddings(ctx: EmitCtx, rank: int) -> str:
+    """The [rank, 2] paddings from a pads input known only at run time ([b1.., e1..] -> [[b1, e1], ..])."""
+    axes = [normalize_axis(a, rank) for a in const_ints(ctx, 3, "axes")] if ctx.has_input(3) else list(range(rank))
+    n = (ctx.shape(1) or (None,))[0]
+    if n is not None and n != 2 * len(axes):
+        raise invalid(ctx, f"{n} pads for {len(axes)} padded axes (2 per axis)")
+    pairs = ctx.add("Reshape", [ctx.input(1), int_const(ctx, [2, len(axes)], "pads/shape")], _I32, suffix="pads/pairs")
+    pairs = ctx.add("Transpose", [pairs, int_const(ctx, [1, 0], "pads/perm")], _I32, suffix="pads/per_axis")
+    if axes == list(range(rank)):
+        return pairs
+    zeros = int_const(ctx, np.zeros((1, 2), np.int64), "pads/zeros")
+    padded = ctx.add("ConcatV2", [pairs, zeros, int_const(ctx, 0, "pads/axis")], {"N": Attr.i(2), **_I32},
+                     suffix="pads/padded")
+    where = [axes.index(d) if d in axes else len(axes) for d in range(rank)]
+    return _gather(ctx, padded, int_const(ctx, where, "pads/idx"), 0, "pads/full", _I32)
+
+
+def _run_time_crop(ctx: EmitCtx, x: str, paddings: str) -> tuple[str, str]:
+    """Negative run-time pads remove elements: Slice them off, then pad by the positive parts only."""
+    neg = ctx.add("Maximum", [ctx.add("Neg", [paddings], _I32, suffix="crop/neg"), int_const(ctx, 0, "crop/zero")],
+                  _I32, suffix="crop/amounts")
+    begin = _gather(ctx, neg, int_const(ctx, 0, "crop/first"), 1, "crop/begin", _I32)
+    removed = ctx.add("Sum", [neg, int_const(ctx, [1], "crop/sum_axis")], {"keep_dims": Attr.b(False), **_I32},
+                      suffix="crop/removed")
+    size = ctx.add("Sub", [ctx.add("Shape", [x], {"out_type": Attr.dtype("DT_INT32")}, suffix="crop/shape"), removed],
+                   _I32, suffix="crop/size")
+    cropped = ctx.add("Slice", [x, begin, size], {"Index": Attr.dtype("DT_INT32"), **t_attr(ctx)}, suffix="crop")
+    positive = ctx.add("Maximum", [paddings, int_const(ctx, 0, "pads/zero")], _I32, suffix="pads/positive")
+    return cropped, positive
+
+
+@TFJS.rule("Pad", produces={"PadV2", "MirrorPad", "GatherV2", "StridedSlice", "Reshape", "Transpose", "ConcatV2",
+                            "Neg", "Maximum", "Sum", "Sub", "Shape", "Slice"},
+           limits=("axes must be constant", "pads known only at run time: constant and reflect modes",
+                   "edge and wrap modes need constant pads and the sizes of padded axes"))
 def _emit_pad(ctx: EmitCtx) -> None:
     """Pad(data, pads, constant_value?, axes?; mode) -> output."""
     shape = ctx.shape(0)
     if shape is None:
         raise fail("dynamic_shape", "Pad: the input rank must be known")
     mode = ctx.attr("mode", "constant")
+    if ctx.const(1) is None and mode in ("constant", "reflect"):
+        x, paddings = _run_time_crop(ctx, ctx.input(0), _run_time_paddings(ctx, len(shape)))
+        ctx.set_output(0, _pad_op(ctx, x, paddings, mode))
+        return
     before, after = _pad_amounts(ctx, len(shape))
     x = ctx.input(0)
     dims = list(shape)
@@ -290,12 +381,8 @@ def _emit_pad(ctx: EmitCtx) -> None:
     if all(p == (0, 0) for p in pads):
         ctx.set_output(0, x)
         return
-    if mode == "constant":
-        value = ctx.input(2) if ctx.has_input(2) else ctx.constant(np.zeros((), _np_dtype(ctx.out_dtype())), "value")
-        ctx.set_output(0, ctx.add("PadV2", [x, int_const(ctx, np.array(pads), "paddings"), value], t_attr(ctx)))
-    elif mode == "reflect":
-        attrs = {"mode": Attr.s("REFLECT"), **t_attr(ctx)}
-        ctx.set_output(0, ctx.add("MirrorPad", [x, int_const(ctx, np.array(pads), "paddings")], attrs))
+    if mode in ("constant", "reflect"):
+        ctx.set_output(0, _pad_op(ctx, x, int_const(ctx, np.array(pads), "paddings"), mode))
     elif mode in ("edge", "wrap"):
         ctx.set_output(0, _index_pad(ctx, x, pads, dims, mode))
     else:
