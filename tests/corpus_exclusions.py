@@ -16,9 +16,11 @@ XFAIL: dict[str, str] = {
     "test_mod_float32_mixed_sign_fmod_0": _DOWNCONVERT.format(28, "float Mod with fmod=0 is new in opset 28"),
     "test_mod_float_edge_cases_fmod_0_float32": _DOWNCONVERT.format(28, "float Mod with fmod=0 is new in opset 28"),
     "test_spacetodepth_crd_mode_example": _DOWNCONVERT.format(28, "SpaceToDepth mode=CRD is new in opset 28"),
-    "test_resize_downsample_scales_linear_align_corners": "Resize align_corners with scales giving a fractional "
+    "test_resize_downsample_scales_*_align_corners": "Resize align_corners with scales giving a fractional "
         "output length (4 x 0.6): the ONNX reference samples with the fractional length, tfjs (like onnxruntime) "
         "with the integer one",
+    "test_scan_sum": "opset-8 Scan (a batch axis on every input): the onnx version converter's 8->9 form drops that "
+                     "axis, so the opset-8 test data no longer fits the upgraded model",
     "test_l2normalization_axis_0": "LpNormalization emitter: a zero-norm slice gives NaN; ONNX and onnxruntime "
                                    "give 0",
 }
@@ -33,25 +35,12 @@ UNSUPPORTED_FORMS: dict[str, str] = {
     "test_training_dropout*": "Dropout in training mode is random: inference only",
     "test_range_float_type_positive_delta_expanded": "Range's function body: a Loop scan output of unknown rank",
     "test_range_int32_type_negative_delta_expanded": "Range's function body: a Loop scan output of unknown rank",
-    "test_resize_*cubic*": "Resize mode cubic (nearest and linear only)",
-    "test_resize_*_linear_antialias": "Resize antialias=1",
+    "test_resize_*_antialias": "Resize antialias=1",
     "test_resize_tf_crop_and_resize*": "Resize coordinate_transformation_mode tf_crop_and_resize",
-    "test_resize_downsample_scales_linear": _RESIZE_POSITIONS.format("linear, half_pixel", "[2, 4] -> [1, 2]"),
-    "test_resize_downsample_scales_linear_half_pixel_symmetric":
-        _RESIZE_POSITIONS.format("linear, half_pixel_symmetric", "[1, 4] -> [1, 2]"),
-    "test_resize_upsample_scales_linear_half_pixel_symmetric":
-        _RESIZE_POSITIONS.format("linear, half_pixel_symmetric", "[2, 2] -> [4, 5]"),
-    "test_resize_downsample_sizes_linear_pytorch_half_pixel":
-        _RESIZE_POSITIONS.format("linear, pytorch_half_pixel", "[4, 4] -> [3, 1]"),
-    "test_resize_downsample_sizes_nearest": _RESIZE_POSITIONS.format("nearest, half_pixel", "[2, 4] -> [1, 3]"),
     "test_resize_downsample_sizes_nearest_not_smaller":
         _RESIZE_POSITIONS.format("nearest, half_pixel", "[2, 4] -> [2, 3]"),
-    "test_resize_upsample_sizes_nearest_ceil_half_pixel":
-        _RESIZE_POSITIONS.format("nearest ceil, half_pixel", "[4, 4] -> [8, 8]"),
-    "test_resize_upsample_sizes_nearest_floor_align_corners":
-        _RESIZE_POSITIONS.format("nearest floor, align_corners", "[4, 4] -> [8, 8]"),
-    "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric":
-        _RESIZE_POSITIONS.format("nearest round_prefer_ceil, asymmetric", "[4, 4] -> [8, 8]"),
+    "test_roialign_mode_max": "RoiAlign mode=max: onnxruntime takes the max of the weighted bilinear corner terms, "
+                              "which no TensorFlow.js op computes",
     "test_scatter_elements_with_reduction_max": _REDUCTION.format("ScatterElements", "max"),
     "test_scatter_elements_with_reduction_min": _REDUCTION.format("ScatterElements", "min"),
     "test_scatter_elements_with_reduction_mul": _REDUCTION.format("ScatterElements", "mul"),

@@ -17,13 +17,13 @@ from tfjs_pivot.cli import main
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "supported-ops.md"
 
 # Several unsupported ops, an unsupported attribute value, an int64 constant beyond int32 and
-# ONNX control flow (Scan; Loop and If are converted), in one model.
+# ONNX control flow (SequenceMap; Loop, If and Scan are converted), in one model.
 BLOCKED = """
 <ir_version: 8, opset_import: ["" : 17]>
-g (float[1,3,8,8] x, float[2,4] boxes) => (float[1,3,16,16] r, int64[?] u, float[?,4] roi, int64[2] big,
-                                            float[1] looped) {
-    scales = Constant<value = float[4] {1, 1, 2, 2}>()
-    r = Resize<mode = "cubic">(x, , scales)
+g (float[1,3,8,8] x, float[2,4] boxes) => (float[1,6,16,16] r, int64[?] u, float[?,4] roi, int64[2] big,
+                                            seq(float[4]) mapped) {
+    scales = Constant<value = float[4] {1, 2, 2, 2}>()
+    r = Resize<mode = "linear">(x, , scales)
     ints = Cast<to = 7>(x)
     flat = Flatten<axis = 0>(ints)
     u = Unique(flat)
@@ -32,13 +32,10 @@ g (float[1,3,8,8] x, float[2,4] boxes) => (float[1,3,16,16] r, int64[?] u, float
     small = Constant<value = int64[2] {1, 2}>()
     huge = Constant<value = int64[2] {1099511627776, 3}>()
     big = Add(small, huge)
-    zero = Constant<value = float[1] {0}>()
-    looped, rows = Scan<num_scan_inputs = 1, body = step (float[1] s_in, float[4] row) => (float[1] s_out,
-                                                                                          float[4] row_out) {
-        total = ReduceSum<keepdims = 1>(row)
-        s_out = Add(s_in, total)
-        row_out = Identity(row)
-    }>(zero, boxes)
+    rows = SplitToSequence<keepdims = 0>(boxes)
+    mapped = SequenceMap<body = step (float[4] row) => (float[4] row_out) {
+        row_out = Sin(row)
+    }>(rows)
 }"""
 # A diagonal-style Einsum on dynamic dims stays a tfjs Einsum, which wasm has no kernel for.
 WASM_GAP = """
@@ -47,7 +44,7 @@ g (float[N,M] a, float[M,N] b) => (float[N] y) {
     y = Einsum<equation = "ij,ji->i">(a, b)
 }"""
 EXPECTED = {("Unique", "no_rule"), ("RoiAlign", "attribute"), ("Resize", "attribute"), ("Constant", "dtype"),
-            ("Scan", "control_flow")}
+            ("SequenceMap", "control_flow"), ("SplitToSequence", "no_rule")}
 
 
 @pytest.fixture
@@ -71,7 +68,7 @@ def test_json_lists_every_blocking_node(models: dict[str, Path]) -> None:
     assert {(row["op"], row["reason"]) for row in doc["blocking"]} == EXPECTED
     assert all(row["nodes"] and row["detail"] for row in doc["blocking"])
     assert all(not b["runs"] for b in doc["backends"].values())
-    assert doc["model"]["onnx_ops"]["Scan"] == 1 and len(doc["model"]["inputs"]) == 2
+    assert doc["model"]["onnx_ops"]["SequenceMap"] == 1 and len(doc["model"]["inputs"]) == 2
 
 
 def test_wasm_only_gap(models: dict[str, Path]) -> None:

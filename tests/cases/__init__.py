@@ -12,7 +12,7 @@ import onnx
 from onnx import helper
 
 FAMILIES = ("elementwise", "activation", "conv", "pool", "normalization", "image", "shape", "slicing", "creation",
-            "reduce", "matmul", "evaluation", "recurrent", "loop", "if_op", "dynamic",
+            "reduce", "matmul", "evaluation", "recurrent", "loop", "scan", "if_op", "dynamic",
             "detection")
 Inputs = Callable[[np.random.Generator], dict[str, np.ndarray]]
 # In a case model of several ops, the names of the nodes under test start with this: the emission check holds

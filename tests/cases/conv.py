@@ -146,3 +146,31 @@ CONV_T = [
 ]
 
 CASES: list[OpCase] = CONV + CONV_T
+
+
+def _dynamic_spatial(cid: str, x_shapes: Sequence[Sequence[int]], w_shape: Sequence[int], **attrs: Any) -> OpCase:
+    """A Conv on symbolic batch and spatial dims (auto_pad computed at run time), fed ``x_shapes`` in turn."""
+    seed = sum(map(ord, cid))
+    w = _weights(w_shape, int(np.prod(w_shape[1:])), seed)
+    b = _weights([w_shape[0]], 1, seed + 1)
+    decl = ["N", x_shapes[0][1], *(f"S{k}" for k in range(len(x_shapes[0]) - 2))]
+    model = node_model("Conv", [("x", np.float32, decl)], initializers={"w": w, "b": b}, **attrs)
+    feeds = [rand(("x", s)) for s in x_shapes]
+    return OpCase(f"Conv-{cid}", "Conv", model, feeds[0], more_inputs=tuple(feeds[1:]))
+
+
+# onnxruntime rejects dilations with SAME auto_pad, so dilated SAME (strides and dilations > 1 pad at run time too)
+# has no case here: it was checked against onnxruntime on the equivalent explicit pads of each feed's shape.
+CASES += [
+    _dynamic_spatial("dynamic_spatial_same_lower", [(2, 3, 7, 9), (1, 3, 6, 4)], (5, 3, 4, 4), auto_pad="SAME_LOWER"),
+    _dynamic_spatial("dynamic_spatial_same_lower_stride2", [(2, 3, 7, 9), (1, 3, 8, 5)], (5, 3, 3, 2),
+                     auto_pad="SAME_LOWER", strides=[2, 2]),
+    _dynamic_spatial("dynamic_spatial_depthwise_same_lower", [(2, 3, 7, 9), (1, 3, 5, 4)], (3, 1, 2, 2), group=3,
+                     auto_pad="SAME_LOWER"),
+    _dynamic_spatial("dynamic_spatial_group2_same_lower", [(2, 4, 7, 9), (1, 4, 4, 6)], (6, 2, 3, 2), group=2,
+                     auto_pad="SAME_LOWER", strides=[1, 2]),
+    _dynamic_spatial("dynamic_spatial_1d_same_lower", [(2, 3, 10), (1, 3, 7)], (4, 3, 4), auto_pad="SAME_LOWER",
+                     strides=[3]),
+    _dynamic_spatial("dynamic_spatial_3d_same_lower", [(2, 3, 5, 6, 7), (1, 3, 4, 3, 5)], (4, 3, 2, 3, 2),
+                     auto_pad="SAME_LOWER", strides=[2, 1, 2]),
+]

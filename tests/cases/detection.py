@@ -117,21 +117,29 @@ def _rois(rng: np.random.Generator, r: int, height: float, width: float, spill: 
 
 def _roi_align(tag: str, n: int, c: int, h: int, w: int, batch_idx: list[int], *, scale: float = 1.0,
                spill: float = 0.0, tiny: bool = False, dynamic: bool = False, refused: str | None = None,
-               opset: int = 21, **attrs: Any) -> OpCase:
-    """RoiAlign on random rois; ``tiny``: rois under a pixel wide; ``dynamic``: symbolic N, C and roi count."""
+               opset: int = 21, more_hw: tuple[tuple[int, int, list[int]], ...] = (), **attrs: Any) -> OpCase:
+    """RoiAlign on random rois; ``tiny``: rois under a pixel wide; ``dynamic``: symbolic N, C and roi count.
+
+    ``more_hw``: further feed sets (H, W, batch indices) on the same model, whose H and W are then symbolic.
+    """
     r = len(batch_idx)
-    dims: tuple[Any, Any, Any] = ("N", "C", "R") if dynamic else (n, c, r)
-    model = node_model("RoiAlign", [("x", F, [dims[0], dims[1], h, w]), ("rois", F, [dims[2], 4]),
+    dims: tuple[Any, Any, Any] = ("N", "C", "R") if dynamic or more_hw else (n, c, r)
+    hw: tuple[Any, Any] = ("H", "W") if more_hw else (h, w)
+    model = node_model("RoiAlign", [("x", F, [dims[0], dims[1], *hw]), ("rois", F, [dims[2], 4]),
                                     ("batch_indices", I64, [dims[2]])], opset=opset, spatial_scale=scale, **attrs)
 
-    def make(rng: np.random.Generator) -> dict[str, np.ndarray]:
-        rois = _rois(rng, r, h / scale, w / scale, spill)
-        if tiny:
-            rois[:, 2:] = rois[:, :2] + rng.uniform(0.05, 0.9, (r, 2)).astype(F)
-        return {"x": rng.uniform(-2, 2, (n, c, h, w)).astype(F), "rois": rois,
-                "batch_indices": np.array(batch_idx, I64)}
+    def feeds(h: int, w: int, batch_idx: list[int]) -> Any:
+        def make(rng: np.random.Generator) -> dict[str, np.ndarray]:
+            r = len(batch_idx)
+            rois = _rois(rng, r, h / scale, w / scale, spill)
+            if tiny:
+                rois[:, 2:] = rois[:, :2] + rng.uniform(0.05, 0.9, (r, 2)).astype(F)
+            return {"x": rng.uniform(-2, 2, (max([n, *(b + 1 for b in batch_idx)]), c, h, w)).astype(F), "rois": rois,
+                    "batch_indices": np.array(batch_idx, I64)}
+        return make
 
-    return OpCase(f"RoiAlign-{tag}", "RoiAlign", model, make, refused=refused)
+    return OpCase(f"RoiAlign-{tag}", "RoiAlign", model, feeds(h, w, batch_idx), refused=refused,
+                  more_inputs=tuple(feeds(*m) for m in more_hw))
 
 
 CASES += [
@@ -153,6 +161,13 @@ CASES += [
                sampling_ratio=2),
     _roi_align("dynamic_batch_channels_rois", 2, 3, 10, 10, [1, 0, 1, 1, 0], dynamic=True, scale=0.5,
                output_height=3, output_width=3, sampling_ratio=2),
+    _roi_align("dynamic_hw_half_pixel", 2, 3, 10, 12, [0, 1, 1, 0, 1], scale=0.5, spill=2.0, output_height=3,
+               output_width=4, sampling_ratio=2, more_hw=((17, 9, [1, 0, 1]), (6, 21, [0, 0, 1, 1, 0, 1, 1]))),
+    _roi_align("dynamic_hw_output_half_pixel", 1, 2, 9, 8, [0, 0, 0, 0], spill=2.5, output_height=2,
+               output_width=2, sampling_ratio=1, coordinate_transformation_mode="output_half_pixel",
+               more_hw=((13, 15, [0, 0]), (5, 7, [0, 0, 0]))),
+    _roi_align("dynamic_hw_fasterrcnn_like", 1, 4, 20, 25, [0, 0, 0, 0, 0, 0], scale=0.25, output_height=7,
+               output_width=7, sampling_ratio=2, more_hw=((15, 32, [0, 0, 0]), (24, 18, [0, 0, 0, 0]), (16, 16, []))),
     _roi_align("sampling_ratio_adaptive", 1, 2, 8, 8, [0, 0], output_height=2, output_width=2, sampling_ratio=0,
                refused="attribute"),
     _roi_align("mode_max", 1, 2, 8, 8, [0, 0], output_height=2, output_width=2, sampling_ratio=2, mode="max",

@@ -15,11 +15,14 @@ X = (2, 3, 7, 9)
 
 
 def pool_case(op: str, cid: str, x_shape: Sequence[int | str] = X, *, refused: str | None = None,
-              outputs: Sequence[str] = ("y",), feed_shape: Sequence[int] | None = None, **attrs: Any) -> OpCase:
-    """A one-node pooling case on uniform(-2, 2) inputs."""
+              outputs: Sequence[str] = ("y",), feed_shape: Sequence[int] | None = None,
+              more_shapes: Sequence[Sequence[int]] = (), low: float = -2.0, high: float = 2.0,
+              **attrs: Any) -> OpCase:
+    """A one-node pooling case on uniform(low, high) inputs; ``more_shapes``: further feed shapes (dynamic dims)."""
     model = node_model(op, [("x", np.float32, x_shape)], outputs, **attrs)
     shape = feed_shape or [int(d) for d in x_shape]
-    return OpCase(f"{op}-{cid}", op, model, rand(("x", shape)), refused=refused)
+    return OpCase(f"{op}-{cid}", op, model, rand(("x", shape), low=low, high=high), refused=refused,
+                  more_inputs=tuple(rand(("x", s), low=low, high=high) for s in more_shapes))
 
 
 def int_case(cid: str, elem: int, dtype: type, **attrs: Any) -> OpCase:
@@ -91,12 +94,24 @@ MAX = [
     pool_case("MaxPool", "indices_3d", (2, 3, 4, 5, 6), outputs=("y", "i"), kernel_shape=[2, 2, 3],
               strides=[1, 2, 2], pads=[0, 1, 1, 1, 0, 0]),
     pool_case("MaxPool", "indices_dynamic_batch", ("N", 3, 7, 9), feed_shape=X, outputs=("y", "i"),
-              kernel_shape=[2, 2], refused="Indices need a static batch"),
+              kernel_shape=[2, 2], more_shapes=[(1, 3, 7, 9), (4, 3, 7, 9)]),
+    pool_case("MaxPool", "indices_dynamic_batch_3d_pads", ("N", 2, 4, 5, 6), feed_shape=(3, 2, 4, 5, 6),
+              outputs=("y", "i"), kernel_shape=[2, 2, 3], strides=[2, 1, 2], pads=[1, 0, 1, 0, 1, 1],
+              more_shapes=[(1, 2, 4, 5, 6)]),
+    pool_case("MaxPool", "indices_dynamic_batch_1d_col_major", ("N", 3, 11), feed_shape=(2, 3, 11),
+              outputs=("y", "i"), kernel_shape=[2], storage_order=1, more_shapes=[(5, 3, 11)]),
     # all-negative input: the wasm MaxPool3D kernel would return FLT_MIN here (it is not used).
     OpCase("MaxPool-3d_negative", "MaxPool", node_model("MaxPool", [("x", np.float32, (2, 3, 4, 5, 6))],
            kernel_shape=[2, 2, 2], strides=[1, 2, 1]), rand(("x", (2, 3, 4, 5, 6)), low=-3.0, high=-1.0)),
     pool_case("MaxPool", "3d_dynamic", ("N", 3, "D", 6, 7), feed_shape=(2, 3, 5, 6, 7), kernel_shape=[2, 2, 2],
-              refused="3-D MaxPool needs static spatial dims"),
+              more_shapes=[(1, 3, 3, 6, 7)]),
+    pool_case("MaxPool", "3d_dynamic_spatial_pads", ("N", "C", "D", "H", "W"), feed_shape=(2, 3, 5, 6, 7),
+              kernel_shape=[2, 3, 2], strides=[2, 2, 1], pads=[1, 0, 1, 0, 1, 1], more_shapes=[(1, 2, 4, 5, 3)]),
+    pool_case("MaxPool", "3d_dynamic_same_upper", ("N", 3, "D", "H", "W"), feed_shape=(2, 3, 5, 6, 7),
+              kernel_shape=[2, 3, 3], strides=[2, 1, 2], auto_pad="SAME_UPPER", more_shapes=[(1, 3, 4, 3, 8)]),
+    pool_case("MaxPool", "3d_dynamic_negative", ("N", 3, "D", "H", "W"), feed_shape=(2, 3, 4, 5, 6),
+              kernel_shape=[2, 2, 2], strides=[1, 2, 1], pads=[0, 1, 1, 1, 0, 0], more_shapes=[(1, 3, 3, 3, 3)],
+              low=-3.0, high=-1.0),
     pool_case("MaxPool", "3d_dynamic_batch", ("N", 3, 5, 6, 7), feed_shape=(2, 3, 5, 6, 7), kernel_shape=[3, 2, 2],
               strides=[2, 2, 1], pads=[1, 1, 0, 1, 1, 0]),
 ]
@@ -143,3 +158,25 @@ GLOBAL = [
 ]
 
 CASES: list[OpCase] = MAX + AVG + LP + GLOBAL
+
+# SAME padding on dynamic spatial dims, computed at run time (SAME_LOWER for every pool, SAME_UPPER where tfjs SAME
+# does not match: AveragePool counting the pads, LpPool); each with two feed shapes.
+_DYN = ("N", 3, "H", "W")
+CASES += [
+    pool_case("MaxPool", "dynamic_same_lower", _DYN, feed_shape=X, kernel_shape=[3, 2], strides=[2, 2],
+              auto_pad="SAME_LOWER", more_shapes=[(1, 3, 6, 4)]),
+    pool_case("MaxPool", "dynamic_same_lower_1d", ("N", 3, "W"), feed_shape=(2, 3, 10), kernel_shape=[4],
+              auto_pad="SAME_LOWER", more_shapes=[(1, 3, 7)]),
+    pool_case("MaxPool", "3d_dynamic_same_lower", ("N", 3, "D", "H", "W"), feed_shape=(2, 3, 5, 6, 7),
+              kernel_shape=[2, 3, 2], strides=[2, 1, 2], auto_pad="SAME_LOWER", more_shapes=[(1, 3, 3, 4, 4)]),
+    pool_case("AveragePool", "dynamic_same_lower_cip1", _DYN, feed_shape=X, kernel_shape=[3, 2], strides=[2, 2],
+              auto_pad="SAME_LOWER", count_include_pad=1, more_shapes=[(1, 3, 6, 4)]),
+    pool_case("AveragePool", "dynamic_same_upper_cip1", _DYN, feed_shape=X, kernel_shape=[3, 3], strides=[2, 1],
+              auto_pad="SAME_UPPER", count_include_pad=1, more_shapes=[(1, 3, 4, 6)]),
+    pool_case("AveragePool", "dynamic_same_lower_cip0", _DYN, feed_shape=X, kernel_shape=[3, 2], strides=[2, 2],
+              auto_pad="SAME_LOWER", refused="SAME_LOWER with count_include_pad=0 needs static spatial dims"),
+    pool_case("LpPool", "dynamic_same_upper", _DYN, feed_shape=X, kernel_shape=[3, 2], strides=[2, 2],
+              auto_pad="SAME_UPPER", more_shapes=[(1, 3, 6, 4)]),
+    pool_case("LpPool", "dynamic_same_lower_p1_3d", ("N", 3, "D", "H", "W"), feed_shape=(2, 3, 4, 5, 6),
+              kernel_shape=[2, 2, 3], strides=[1, 2, 2], auto_pad="SAME_LOWER", p=1, more_shapes=[(1, 3, 3, 3, 5)]),
+]

@@ -38,12 +38,15 @@ def _inputs(op: str, shape: Sequence[int], dtype: Any) -> Inputs:
     return rand(("x", shape), dtype=dtype)
 
 
-def _case(op: str, tag: str, axes: list[int] | None, keepdims: int, noop: int, *, shape: Sequence[int] = _SHAPE,
-          dtype: Any = np.float32, **kw: Any) -> OpCase:
+def _case(op: str, tag: str, axes: list[int] | None, keepdims: int, noop: int, *,
+          shape: Sequence[int | str] = _SHAPE, dtype: Any = np.float32,
+          inputs_shapes: Sequence[Sequence[int]] = (), **kw: Any) -> OpCase:
+    """``inputs_shapes``: the feed shapes of a ``shape`` with symbolic dims (the first feeds, the rest more)."""
     inits = None if axes is None else {"axes": np.array(axes, dtype=np.int64)}
     attrs: dict[str, Any] = {"keepdims": keepdims} | ({"noop_with_empty_axes": noop} if noop else {})
     model = node_model(op, [("x", dtype, list(shape))], initializers=inits, **attrs)
-    return OpCase(f"{op}-{tag}", op, model, _inputs(op, shape, dtype), **kw)
+    feeds = [_inputs(op, s, dtype) for s in inputs_shapes] or [_inputs(op, shape, dtype)]  # type: ignore[arg-type]
+    return OpCase(f"{op}-{tag}", op, model, feeds[0], more_inputs=tuple(feeds[1:]), **kw)
 
 
 def _ranked_output(build: Callable[[], onnx.ModelProto], shape: list[int | None]) -> Callable[[], onnx.ModelProto]:
@@ -102,4 +105,20 @@ CASES += [
     _case("ReduceMax", "empty_axis_int32", [1], 0, 0, shape=(2, 0), dtype=np.int32),
     _case("ReduceSum", "empty_axis_int64", [0], 0, 0, shape=(0, 3), dtype=np.int64),
     _case("ReduceMax", "empty_axis_int64", [1], 0, 0, shape=(2, 0), dtype=np.int64, refused="dtype"),
+]
+
+# Dynamic dims: a static zero-size reduced axis beside a dynamic batch (Fill of the run-time output shape), and the
+# integer mean over dynamic axes (their element count read at run time); each with two feed sets.
+CASES += [
+    _case("ReduceSum", "empty_axis_dynamic_batch", [1], 1, 0, shape=("N", 0, 3), inputs_shapes=((2, 0, 3), (5, 0, 3))),
+    _case("ReduceMax", "empty_axis_dynamic_drop", [1], 0, 0, shape=("N", 0, "C"),
+          inputs_shapes=((2, 0, 3), (4, 0, 1))),
+    _case("ReduceMin", "empty_axis_dynamic_int32", [1], 0, 0, shape=("N", 0), dtype=np.int32,
+          inputs_shapes=((3, 0), (1, 0))),
+    _case("ReduceLogSumExp", "empty_axis_dynamic", [1], 1, 0, shape=("N", 0), inputs_shapes=((3, 0), (2, 0))),
+    _case("ReduceMean", "empty_axis_dynamic", [1], 0, 0, shape=("N", 0), inputs_shapes=((3, 0), (2, 0))),
+    _case("ReduceMean", "int32_dynamic_axes", [1, 2], 0, 0, shape=("N", "C", 4), dtype=np.int32,
+          inputs_shapes=((2, 3, 4), (3, 5, 4))),
+    _case("ReduceMean", "int64_dynamic_axis_keep", [-1], 1, 0, shape=(2, "T"), dtype=np.int64,
+          inputs_shapes=((2, 7), (2, 3))),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 _MODULES = ("elementwise", "activation", "conv", "conv_transpose", "pool", "normalization", "image", "shape", "slicing",
-            "creation", "reduce", "matmul", "evaluation", "recurrent", "loop", "if_op",
+            "creation", "reduce", "matmul", "evaluation", "recurrent", "loop", "scan", "if_op",
             "detection")
 _loaded = False
 

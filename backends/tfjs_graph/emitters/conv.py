@@ -7,9 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from backends.tfjs_graph.emitters.common import (
+    dims_slice,
     int_const,
     invalid,
     positive_ints,
+    runtime_shape,
     to_channels_first,
     to_channels_last,
     transpose,
@@ -199,8 +201,12 @@ def _conv_core(ctx: EmitCtx, op: str, x: str, w: str, strides: list[int], dilati
     return y
 
 
-def _conv_geometry(ctx: EmitCtx, n: int) -> tuple[list[int], list[int], Pads | None]:
-    """Strides, dilations and pads of the channels-last core (1-D attributes get a leading unit dim)."""
+def _conv_geometry(ctx: EmitCtx, n: int) -> tuple[list[int], list[int], Pads | None, list[int] | None]:
+    """Strides, dilations and pads of the channels-last core (1-D attributes get a leading unit dim).
+
+    The fourth value: the core's effective kernel when SAME padding must be computed at run time (SAME_LOWER, or
+    SAME_UPPER with strides and dilations both > 1, on dynamic spatial dims); the pads are then all zero.
+    """
     w_shape = ctx.shape(1)
     kernel = ctx.attr("kernel_shape") or (list(w_shape[2:]) if w_shape is not None else None)
     if kernel is None or any(k is None for k in kernel):
@@ -210,16 +216,18 @@ def _conv_geometry(ctx: EmitCtx, n: int) -> tuple[list[int], list[int], Pads | N
         raise invalid(ctx, f"kernel_shape {kernel} differs from the shape of W {list(w_shape)}")
     strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
     eff = effective(kernel, dilations)
-    pads = resolve_pads(ctx, eff, strides)
     strided = any(s > 1 for s in strides) and any(d > 1 for d in dilations)
-    if strided and pads is None:
-        raise fail("dynamic_shape", "SAME padding with both strides and dilations > 1 needs static spatial dims")
-    shape = ctx.shape(0)
+    shape, auto_pad = ctx.shape(0), auto_pad_of(ctx)
+    dynamic = shape is None or any(d is None for d in shape[2:])
+    runtime = dynamic and (auto_pad == "SAME_LOWER" or (auto_pad == "SAME_UPPER" and strided))
+    pads = [(0, 0)] * n if runtime else resolve_pads(ctx, eff, strides)
     if not strided and pads is not None and shape is not None and is_same(pads, shape[2:], eff, strides):
         pads = None
+    same = eff if runtime else None
     if n == 1:
-        return [1, *strides], [1, *dilations], None if pads is None else [(0, 0), *pads]
-    return strides, dilations, pads
+        return [1, *strides], [1, *dilations], None if pads is None else [(0, 0), *pads], \
+            None if same is None else [1, *same]
+    return strides, dilations, pads, same
 
 
 def pad_spatial(ctx: EmitCtx, x: str, pads: Pads, value: float | None = None) -> str:
@@ -230,6 +238,39 @@ def pad_spatial(ctx: EmitCtx, x: str, pads: Pads, value: float | None = None) ->
     if value is None:
         return ctx.add("Pad", [x, paddings], suffix="pad")
     return ctx.add("PadV2", [x, paddings, ctx.constant(np.float32(value), "pad/value")], suffix="pad")
+
+
+def runtime_same_pad(ctx: EmitCtx, x: str, eff: Sequence[int], strides: Sequence[int], upper: bool,
+                     value: float | None = None) -> str:
+    """SAME_UPPER / SAME_LOWER padding of a channels-last ``x`` whose spatial sizes are read at run time.
+
+    Per spatial dim: total = max(0, (ceil(n / s) - 1) * s + eff - n), split as ``same_pads`` does. Pad (zeros)
+    or PadV2 (``value``).
+    """
+    n = len(eff)
+    i32 = {"T": Attr.dtype("DT_INT32")}
+
+    def op(name: str, a: str, b: str, suffix: str) -> str:
+        return ctx.add(name, [a, b], i32, suffix=f"same/{suffix}")
+
+    sizes = dims_slice(ctx, runtime_shape(ctx, x, "same/shape"), 1, 1 + n, "same/sizes")
+    step = int_const(ctx, list(strides), "same/strides")
+    out = op("FloorDiv", op("AddV2", sizes, int_const(ctx, [s - 1 for s in strides], "same/round"), "ceil_num"), step,
+             "out")
+    need = op("AddV2", op("Mul", out, step, "span"), int_const(ctx, [k - s for k, s in zip(eff, strides, strict=True)],
+                                                                "same/extra"), "need")
+    total = op("Maximum", op("Sub", need, sizes, "excess"), int_const(ctx, 0, "same/zero"), "total")
+    small = op("FloorDiv", total, int_const(ctx, 2, "same/two"), "small")
+    big = op("Sub", total, small, "big")
+    pairs = ctx.add("Pack", [small, big] if upper else [big, small], {"axis": Attr.i(1), "N": Attr.i(2), **i32},
+                    suffix="same/pairs")
+    edge = int_const(ctx, np.zeros((1, 2), np.int64), "same/edge")
+    paddings = ctx.add("ConcatV2", [edge, pairs, edge, int_const(ctx, 0, "same/axis")], {"N": Attr.i(3), **i32},
+                       suffix="same/paddings")
+    attrs = {"T": Attr.dtype("DT_FLOAT"), "Tpaddings": Attr.dtype("DT_INT32")}
+    if value is None:
+        return ctx.add("Pad", [x, paddings], attrs, suffix="same/pad")
+    return ctx.add("PadV2", [x, paddings, ctx.constant(np.float32(value), "same/value")], attrs, suffix="same/pad")
 
 
 def _grouped(ctx: EmitCtx, op: str, x: str, w: str, group: int, geometry: tuple[list[int], list[int], Pads | None],
@@ -247,8 +288,11 @@ def _grouped(ctx: EmitCtx, op: str, x: str, w: str, group: int, geometry: tuple[
 
 
 @TFJS.rule("Conv", produces={"Conv2D", "DepthwiseConv2dNative", "Conv3D", "BiasAdd", "Transpose", "Slice",
-                              "ConcatV2", "StridedSlice", "ExpandDims", "Squeeze", "Reshape", "Pad"},
-           limits=("1-D, 2-D and 3-D only", "float32 only", "SAME_LOWER needs static spatial dims",
+                              "ConcatV2", "StridedSlice", "ExpandDims", "Squeeze", "Reshape", "Pad", "Shape",
+                              "FloorDiv", "AddV2", "Mul", "Sub", "Maximum", "Pack"},
+           limits=("1-D, 2-D and 3-D only", "float32 only",
+                   "SAME_LOWER (and SAME_UPPER with strides and dilations > 1) on dynamic spatial dims pads at run "
+                   "time",
                    "grouped convolutions need static channel counts"))
 def conv(ctx: EmitCtx) -> None:
     """Conv(X, W, B?; auto_pad, dilations, group, kernel_shape, pads, strides) -> Y."""
@@ -258,10 +302,12 @@ def conv(ctx: EmitCtx) -> None:
         raise fail("attribute", f"Conv over {rank - 2} spatial dims is not supported (1-D, 2-D and 3-D only)")
     one_d, core = rank == 3, max(rank, 4)
     group = check_groups(ctx)
-    strides, dilations, pads = _conv_geometry(ctx, rank - 2)
+    strides, dilations, pads, same = _conv_geometry(ctx, rank - 2)
     channels = (ctx.shape(0) or (None, None))[1]
     x = expand_1d(ctx, ctx.input(0), "expand") if one_d else ctx.input(0)
     x = to_channels_last(ctx, x, core)
+    if same is not None:
+        x = runtime_same_pad(ctx, x, same, strides, auto_pad_of(ctx) == "SAME_UPPER")
     if core == 5 and pads is not None:
         # tfjs Conv3D has no explicit padding: pad with zeros, then convolve VALID.
         x, pads = pad_spatial(ctx, x, pads), [(0, 0)] * 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import int_const, invalid, table, transpose
+from backends.tfjs_graph.emitters.common import dims_slice, int_const, invalid, runtime_shape, table, transpose
 from backends.tfjs_graph.emitters.conv import window_attrs
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
@@ -158,9 +158,10 @@ def _roi_mode(ctx: EmitCtx) -> str:
 
 @TFJS.rule("RoiAlign",
            produces={"CropAndResize", "AvgPool", "GatherV2", "Transpose", "Mul", "Sub", "AddV2", "Maximum",
-                     "ConcatV2"},
+                     "ConcatV2", "Shape", "StridedSlice", "Cast", "RealDiv", "Range"},
            limits=("mode=avg only", "sampling_ratio > 0 (a fixed sample count per bin)",
-                   "static input height and width", "float32 only"))
+                   "input height and width static or known at run time (then the crop boxes are normalized by "
+                   "the run-time shape)", "float32 only"))
 def roi_align(ctx: EmitCtx) -> None:
     """RoiAlign(X, rois, batch_indices; mode, sampling_ratio, spatial_scale, ...) -> Y [rois, C, out_h, out_w].
 
@@ -191,26 +192,39 @@ def roi_align(ctx: EmitCtx) -> None:
     if shape is None or len(shape) != 4:
         raise fail("dynamic_shape", "RoiAlign: X must have rank 4 (N, C, H, W)")
     height, width = shape[2], shape[3]
-    if height is None or width is None:
-        raise fail("dynamic_shape", "RoiAlign needs the static height and width of X (the crop boxes are "
-                   "normalized by them)", "export the model with static spatial dims")
-    if height < 1 or width < 1:
+    if height is not None and width is not None and (height < 1 or width < 1):
         raise invalid(ctx, f"X has an empty spatial dim ({height} x {width})")
     samples_h, samples_w = out_h * ratio, out_w * ratio
     table(ctx, samples_h * samples_w, "the RoiAlign samples per roi", 4)
-    table(ctx, (height + 2) + (width + 2), "the edge-padding indices")
+    if height is not None and width is not None:
+        table(ctx, (height + 2) + (width + 2), "the edge-padding indices")
 
     # NCHW -> NHWC, edge-padded by one pixel on each side of H and W.
     x = transpose(ctx, ctx.input(0), [0, 2, 3, 1], "to_nhwc")
-    for axis, dim, name in ((1, height, "h"), (2, width, "w")):
-        idx = np.clip(np.arange(-1, dim + 1), 0, dim - 1)
-        x = ctx.add("GatherV2", [x, int_const(ctx, idx, f"pad_{name}/indices"),
-                                 int_const(ctx, axis, f"pad_{name}/axis")], {"batch_dims": Attr.i(0), **_F32},
-                    suffix=f"pad_{name}")
+    norm_ref: str | None = None
+    if height is not None and width is not None:
+        for axis, dim, name in ((1, height, "h"), (2, width, "w")):
+            idx = np.clip(np.arange(-1, dim + 1), 0, dim - 1)
+            x = ctx.add("GatherV2", [x, int_const(ctx, idx, f"pad_{name}/indices"),
+                                     int_const(ctx, axis, f"pad_{name}/axis")], {"batch_dims": Attr.i(0), **_F32},
+                        suffix=f"pad_{name}")
+    else:
+        x, norm_ref = _pad_edges_dynamic(ctx, x)
 
     # rois (x1, y1, x2, y2) -> roi start and size in pixels as (y, x) pairs, [R, 2] each.
     rois = ctx.input(1)
+    rois_shape = ctx.shape(1)
+    # tfjs-wasm GatherV2 of an empty [0, 4] input gives a wrong shape: with an unknown roi count (0 at run time in
+    # detectors whose pyramid levels get no rois), the column pairs are reversed StridedSlices instead.
+    sliced = rois_shape is None or len(rois_shape) != 2 or rois_shape[0] is None
+
     def pair(cols: list[int], suffix: str) -> str:
+        if sliced:  # rois[:, cols[0]:cols[1] - 1:-1] (end open for column 0)
+            attrs = {"begin_mask": Attr.i(1), "end_mask": Attr.i(3 if cols[1] == 0 else 1),
+                     "ellipsis_mask": Attr.i(0), "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **_F32}
+            return ctx.add("StridedSlice", [rois, int_const(ctx, [0, cols[0]], f"{suffix}/begin"),
+                                            int_const(ctx, [0, max(cols[1] - 1, 0)], f"{suffix}/end"),
+                                            int_const(ctx, [1, -1], f"{suffix}/strides")], attrs, suffix=suffix)
         return ctx.add("GatherV2", [rois, int_const(ctx, cols, f"{suffix}/cols"), int_const(ctx, 1, f"{suffix}/axis")],
                        {"batch_dims": Attr.i(0), **_F32}, suffix=suffix)
 
@@ -228,19 +242,28 @@ def roi_align(ctx: EmitCtx) -> None:
     # First and last sample of M evenly spaced per axis: start + (0.5 / M) * size, start + ((M - 0.5) / M) * size;
     # then +1 for the padding and normalized by (padded size - 1) for CropAndResize.
     counts = np.array([samples_h, samples_w], dtype=np.float64)
-    norm = np.array([1.0 / (height + 1), 1.0 / (width + 1)])
+    norm = None if height is None or width is None else np.array([1.0 / (height + 1), 1.0 / (width + 1)])
 
     def corner(frac: np.ndarray, suffix: str) -> str:
         pos = ctx.add("AddV2", [start, ctx.add("Mul", [size, ctx.constant((frac / counts).astype(np.float32)[None],
                                                                           f"{suffix}/frac")], _F32,
                                                suffix=f"{suffix}/along")], _F32, suffix=f"{suffix}/px")
         shifted = ctx.add("AddV2", [pos, ctx.constant(np.float32(1), f"{suffix}/pad")], _F32, suffix=f"{suffix}/padded")
-        return ctx.add("Mul", [shifted, ctx.constant(norm.astype(np.float32)[None], f"{suffix}/norm")], _F32,
-                       suffix=f"{suffix}/normalized")
+        scale = ctx.constant(norm.astype(np.float32)[None], f"{suffix}/norm") if norm is not None else norm_ref
+        assert scale is not None
+        return ctx.add("Mul", [shifted, scale], _F32, suffix=f"{suffix}/normalized")
 
     first, last = corner(np.array([0.5, 0.5]), "box/first"), corner(counts - 0.5, "box/last")
     boxes = ctx.add("ConcatV2", [first, last, int_const(ctx, 1, "box/axis")], {"N": Attr.i(2), **_F32}, suffix="boxes")
-    crops = ctx.add("CropAndResize", [x, boxes, ctx.input(2), int_const(ctx, [samples_h, samples_w], "crop_size")],
+    box_index = ctx.input(2)
+    if sliced:  # a dummy first roi, dropped at the end: tfjs-wasm fails to transpose an empty (no rois) tensor
+        boxes = ctx.add("ConcatV2", [ctx.constant(np.zeros((1, 4), np.float32), "dummy/box"), boxes,
+                                     int_const(ctx, 0, "dummy/box_axis")], {"N": Attr.i(2), **_F32},
+                        suffix="dummy/boxes")
+        box_index = ctx.add("ConcatV2", [int_const(ctx, [0], "dummy/index"), box_index,
+                                         int_const(ctx, 0, "dummy/index_axis")], {"N": Attr.i(2), **_I32},
+                            suffix="dummy/box_index")
+    crops = ctx.add("CropAndResize", [x, boxes, box_index, int_const(ctx, [samples_h, samples_w], "crop_size")],
                     {"method": Attr.s("bilinear"), "extrapolation_value": Attr.f(0.0), **_F32}, suffix="crop")
     y = crops
     if ratio > 1:
@@ -248,4 +271,44 @@ def roi_align(ctx: EmitCtx) -> None:
         attrs.pop("explicit_paddings")
         attrs["ksize"] = Attr.ints([1, ratio, ratio, 1])
         y = ctx.add("AvgPool", [crops], attrs, suffix="avgpool")
-    ctx.set_output(0, transpose(ctx, y, [0, 3, 1, 2], "to_nchw"))
+    y = transpose(ctx, y, [0, 3, 1, 2], "to_nchw")
+    if sliced:  # rows 1 .. R (a GatherV2, which the layout pass does not move the transpose past)
+        count = ctx.add("StridedSlice", [runtime_shape(ctx, rois, "dummy/rois_shape"),
+                                         int_const(ctx, [0], "dummy/count/begin"),
+                                         int_const(ctx, [1], "dummy/count/end"),
+                                         int_const(ctx, [1], "dummy/count/strides")],
+                        {"begin_mask": Attr.i(0), "end_mask": Attr.i(0), "ellipsis_mask": Attr.i(0),
+                         "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(1), **_I32}, suffix="dummy/count")
+        limit = ctx.add("AddV2", [count, int_const(ctx, 1, "dummy/one")], _I32, suffix="dummy/limit")
+        rows = ctx.add("Range", [int_const(ctx, 1, "dummy/start"), limit, int_const(ctx, 1, "dummy/delta")],
+                       {"Tidx": Attr.dtype("DT_INT32")}, suffix="dummy/rows")
+        y = ctx.add("GatherV2", [y, rows, int_const(ctx, 0, "dummy/axis")], {"batch_dims": Attr.i(0), **_F32},
+                    suffix="dummy/drop")
+    ctx.set_output(0, y)
+
+
+def _pad_edges_dynamic(ctx: EmitCtx, x: str) -> tuple[str, str]:
+    """NHWC ``x`` of run-time H and W, edge-padded by one pixel on each side of H and W, and its norm.
+
+    The first and last row and column are concatenated around ``x``; the [2] crop-box normalization
+    1 / (H + 1), 1 / (W + 1) (padded size - 1) is computed from its run-time shape.
+    """
+    hw = dims_slice(ctx, runtime_shape(ctx, x, "in_shape"), 1, 3, "in_hw")
+    hw = ctx.add("Cast", [hw], {"SrcT": Attr.dtype("DT_INT32"), "DstT": Attr.dtype("DT_FLOAT")}, suffix="in_hw_f")
+    one = ctx.constant(np.float32(1), "norm/one")
+    norm = ctx.add("RealDiv", [one, ctx.add("AddV2", [hw, one], _F32, suffix="norm/span")], _F32, suffix="norm")
+    for axis, name in ((1, "h"), (2, "w")):
+        def edge(first: bool, suffix: str) -> str:
+            begin, end = [0] * 4, [0] * 4
+            begin[axis], end[axis] = (0, 1) if first else (-1, 0)  # noqa: B023
+            masks = 15 & ~(1 << axis)  # noqa: B023
+            attrs = {"begin_mask": Attr.i(masks), "end_mask": Attr.i(masks if first else 15),
+                     "ellipsis_mask": Attr.i(0), "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **_F32}
+            return ctx.add("StridedSlice", [x, int_const(ctx, begin, f"{suffix}/begin"),  # noqa: B023
+                                            int_const(ctx, end, f"{suffix}/end"),
+                                            int_const(ctx, [1] * 4, f"{suffix}/strides")], attrs, suffix=suffix)
+
+        x = ctx.add("ConcatV2", [edge(True, f"pad_{name}/first"), x, edge(False, f"pad_{name}/last"),
+                                 int_const(ctx, axis, f"pad_{name}/axis")], {"N": Attr.i(3), **_F32},
+                    suffix=f"pad_{name}")
+    return x, norm

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import const_scalar, int_const, invalid, normalize_axis, table, transpose
+from backends.tfjs_graph.emitters.common import (
+    const_scalar,
+    int_const,
+    invalid,
+    normalize_axis,
+    runtime_shape,
+    table,
+    transpose,
+)
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
@@ -30,6 +38,19 @@ def _static_dim(ctx: EmitCtx, axis: int, what: str) -> int:
     return int(dim)
 
 
+def _axis_size(ctx: EmitCtx, axis: int) -> str:
+    """The size of ``axis`` of input 0 as an int32 scalar: a constant when static, else read at run time."""
+    dim = (ctx.shape(0) or ())[axis]
+    if isinstance(dim, int):
+        return int_const(ctx, dim, "size")
+    i32 = {"T": Attr.dtype("DT_INT32")}
+    masks = {m: Attr.i(0) for m in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask")}
+    shape = runtime_shape(ctx, ctx.input(0), "size/shape")
+    return ctx.add("StridedSlice", [shape, int_const(ctx, [axis], "size/begin"),
+                                    int_const(ctx, [axis + 1], "size/end"), int_const(ctx, [1], "size/strides")],
+                   {**masks, "shrink_axis_mask": Attr.i(1), **i32}, suffix="size")
+
+
 def _arg(tf_op: str, onnx_op: str) -> None:
     def emit(ctx: EmitCtx) -> None:
         rank = ctx.rank(0)
@@ -37,20 +58,23 @@ def _arg(tf_op: str, onnx_op: str) -> None:
         x, last = ctx.input(0), bool(ctx.attr("select_last_index", 0))
         t = {"T": Attr.dtype(tf_dtype(ctx.dtype(0)))}
         if last:  # tfjs returns the first extreme index: search the reversed axis and map back
-            n = _static_dim(ctx, axis, "select_last_index=1")
             x = ctx.add("ReverseV2", [x, int_const(ctx, [axis], "reverse/axis")], t, suffix="reverse")
         y = ctx.add(tf_op, [x, int_const(ctx, axis, "axis")], t | {"output_type": Attr.dtype("DT_INT32")},
                     suffix="arg")
         i32 = {"T": Attr.dtype("DT_INT32")}
-        if last:
-            y = ctx.add("Sub", [int_const(ctx, n - 1, "last"), y], i32, suffix="from_end")
+        if last:  # (n - 1) - y; n read at run time when the axis is dynamic
+            n = _axis_size(ctx, axis)
+            value = ctx.graph.const_value(n)
+            end = int_const(ctx, int(value) - 1, "last") if value is not None else \
+                ctx.add("Sub", [n, int_const(ctx, 1, "one")], i32, suffix="last")
+            y = ctx.add("Sub", [end, y], i32, suffix="from_end")
         if ctx.attr("keepdims", 1):
             y = ctx.add("ExpandDims", [y, int_const(ctx, axis, "keep/axis")], suffix="keepdims")
         ctx.set_output(0, y)
 
     emit.__doc__ = f"{onnx_op}(data; axis, keepdims, select_last_index) -> reduced (int64)."
-    TFJS.rule(onnx_op, produces={tf_op, "ReverseV2", "Sub", "ExpandDims"},
-              limits=("select_last_index=1 needs a static size of the axis",))(emit)
+    TFJS.rule(onnx_op, produces={tf_op, "ReverseV2", "Sub", "ExpandDims", "Shape", "StridedSlice"},
+              limits=("select_last_index=1 on a dynamic axis reads its size at run time",))(emit)
 
 
 _arg("ArgMax", "ArgMax")

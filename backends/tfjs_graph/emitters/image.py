@@ -1,4 +1,4 @@
-"""Image ops: Resize (nearest, linear), DepthToSpace, SpaceToDepth."""
+"""Image ops: Resize (nearest, linear, cubic), DepthToSpace, SpaceToDepth."""
 
 from __future__ import annotations
 
@@ -79,8 +79,8 @@ def _matches(ctx: EmitCtx, cfg: tuple[bool, bool], dims: list[tuple[int, int, fl
 
 def _check_resize_attrs(ctx: EmitCtx) -> str:
     mode = str(ctx.attr("mode", "nearest"))
-    if mode not in ("nearest", "linear"):
-        raise fail("attribute", f"Resize mode '{mode}' is not supported (only nearest and linear)")
+    if mode not in ("nearest", "linear", "cubic"):
+        raise fail("attribute", f"Resize mode '{mode}' is not supported (only nearest, linear and cubic)")
     if ctx.attr("antialias", 0):
         raise fail("attribute", "Resize with antialias=1 is not supported")
     coord = str(ctx.attr("coordinate_transformation_mode", "half_pixel"))
@@ -129,12 +129,13 @@ def _resize_plan(ctx: EmitCtx, in_shape: list[int]) -> tuple[list[int], list[flo
 @TFJS.rule("Resize", produces={"Transpose", "ResizeBilinear", "ResizeNearestNeighbor", "ExpandDims", "Squeeze",
                                 "Shape", "StridedSlice", "ConcatV2", "Cast", "Mul", "Floor", "Ceil", "RealDiv",
                                 "AddV2", "Sub", "Maximum", "Minimum", "Range", "GatherV2", "Reshape"},
-           limits=("modes nearest and linear; no cubic, no antialias",
+           limits=("modes nearest, linear and cubic (float32; GatherV2 of 4 taps per axis and a weighted sum); "
+                   "no antialias",
                    "rank-3 or rank-4 NC... input resizing only the spatial dims",
                    "constant scales; sizes constant or known at run time (then N and C must keep their size)",
                    "the tfjs resize kernels where they sample like ONNX (checked per shape, or on sampled sizes for "
                    "unknown dims), else GatherV2 (two and a blend for linear) at positions computed at run time",
-                   "keep_aspect_ratio_policy other than stretch: static spatial dims and constant sizes"))
+                   "keep_aspect_ratio_policy other than stretch: static spatial dims and constant sizes, not cubic"))
 def resize(ctx: EmitCtx) -> None:
     """Resize(X, roi?, scales?, sizes?; antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside, extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode) -> Y."""  # noqa: E501
     mode = _check_resize_attrs(ctx)
@@ -153,16 +154,20 @@ def resize(ctx: EmitCtx) -> None:
     if out[:2] != in_shape[:2] or scales[:2] != [1.0, 1.0]:
         raise fail("attribute", "Resize of the batch or channel axis is not supported",
                    "TensorFlow.js resizes only the spatial dims of NCHW (NHWC) images")
-    if mode == "linear" and ctx.out_dtype() != "DT_FLOAT":
-        raise fail("dtype", "linear Resize is only supported for float32")
+    if mode != "nearest" and ctx.out_dtype() != "DT_FLOAT":
+        raise fail("dtype", f"{mode} Resize is only supported for float32")
     dims = [(in_shape[a], out[a], scales[a]) for a in range(2, len(in_shape))]
     if min(out, default=1) < 1:
         raise fail("attribute", f"Resize to an empty output {out} is not supported")
     table(ctx, sum(out[2:]), "the resize sample positions")
-    cfg = next((c for c in _TF_CONFIGS if _matches(ctx, c, dims, mode == "nearest")), None)
+    # tfjs has no bicubic kernel: cubic always takes the GatherV2 form
+    cfg = None if mode == "cubic" else next((c for c in _TF_CONFIGS if _matches(ctx, c, dims, mode == "nearest")),
+                                            None)
     if cfg is None and str(ctx.attr("keep_aspect_ratio_policy", "stretch")) == "stretch":
         _resize_dynamic(ctx, mode, shape)  # no tfjs kernel samples like ONNX: the exact GatherV2 form
         return
+    if cfg is None and mode == "cubic":
+        raise fail("attribute", "cubic Resize with keep_aspect_ratio_policy other than stretch is not supported")
     if cfg is None:
         form = [mode, str(ctx.attr("coordinate_transformation_mode", "half_pixel"))]
         if mode == "nearest":
@@ -277,8 +282,8 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
     """
     dims, rank = list(shape), len(shape)
     axes = [normalize_axis(a, rank) for a in ctx.attr("axes", list(range(rank)))]
-    if mode == "linear" and ctx.out_dtype() != "DT_FLOAT":
-        raise fail("dtype", "linear Resize is only supported for float32")
+    if mode != "nearest" and ctx.out_dtype() != "DT_FLOAT":
+        raise fail("dtype", f"{mode} Resize is only supported for float32")
     x = ctx.input(0)
     if rank == 3:  # a 1-D resize is a 2-D resize of an N,C,1,W tensor
         x = ctx.add("ExpandDims", [x, int_const(ctx, 2, "to_4d/axis")], suffix="to_4d")
@@ -290,7 +295,7 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
     # to 1024 in; given sizes, the ratio out / in varies with both: always the exact GatherV2 form.
     if nearest and not sized:
         samples = _scale_samples(ctx, dims, axes)
-    cfg = None if nearest and sized else \
+    cfg = None if (nearest and sized) or mode == "cubic" else \
         next((c for c in _TF_CONFIGS if _matches(ctx, c, samples, nearest)), None)
     if cfg is None:
         given = None if sized else [float(np.float32(v)) for v in _plan_values(
@@ -299,7 +304,7 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
         for k, a in enumerate(axes if given is not None else []):
             scales[a] = given[k]  # type: ignore[index]
         spatial = None if given is None else ([1.0] if rank == 3 else []) + scales[2:]
-        y = _gather_resize(ctx, xl, size, spatial, rank, not nearest)
+        y = _gather_resize(ctx, xl, size, spatial, rank, mode)
     else:
         op = "ResizeNearestNeighbor" if mode == "nearest" else "ResizeBilinear"
         attrs = {"align_corners": Attr.b(cfg[0]), "half_pixel_centers": Attr.b(cfg[1]),
@@ -311,11 +316,13 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
     ctx.set_output(0, y)
 
 
-def _gather_resize(ctx: EmitCtx, xl: str, size: str, scales: list[float] | None, rank: int, linear: bool) -> str:
+def _gather_resize(ctx: EmitCtx, xl: str, size: str, scales: list[float] | None, rank: int, interp: str) -> str:
     """Resize of NHWC ``xl`` to the run-time [H, W] ``size`` by GatherV2 along each spatial axis.
 
-    Linear takes two neighbours and blends them. The source positions are computed at run time in float32 as
-    ONNX does (any coordinate transform and rounding).
+    Linear takes two neighbours and blends them; cubic takes four (floor(x) - 1 .. floor(x) + 2, clamped to the
+    edge) weighted by the cubic kernel of ``cubic_coeff_a`` (with ``exclude_outside``, the weights of taps outside
+    the image are zeroed and the rest renormalized), as onnxruntime does, axis by axis. The source positions are
+    computed at run time in float32 as ONNX does (any coordinate transform and rounding).
     ``scales``: the constant ONNX scales of H and W, else (sizes given) out / in at run time.
     """
     mode = str(ctx.attr("coordinate_transformation_mode", "half_pixel"))
@@ -375,7 +382,10 @@ def _gather_resize(ctx: EmitCtx, xl: str, size: str, scales: list[float] | None,
             return ctx.add("GatherV2", [y, idx, int_const(ctx, i + 1, f"{suffix}/axis")],  # noqa: B023
                            {"batch_dims": Attr.i(0), "Tparams": Attr.dtype(ctx.out_dtype())}, suffix=suffix)
 
-        if not linear:
+        if interp == "cubic":
+            y = _cubic_taps(ctx, y, v, last, i, gather, p)
+            continue
+        if interp == "nearest":
             if rounding == "round_prefer_floor":
                 v = op("Ceil", [op("Sub", [v, half], f"{p}/minus_half")], f"{p}/rounded")
             elif rounding == "round_prefer_ceil":
@@ -394,6 +404,62 @@ def _gather_resize(ctx: EmitCtx, xl: str, size: str, scales: list[float] | None,
         a, b = gather(y, lo, f"{p}/lo_rows"), gather(y, hi, f"{p}/hi_rows")
         y = op("AddV2", [a, op("Mul", [op("Sub", [b, a], f"{p}/delta"), frac], f"{p}/step")], p)
     return y
+
+
+def _cubic_taps(ctx: EmitCtx, y: str, v: str, last: str, i: int, gather: Callable[[str, str, str], str],
+                p: str) -> str:
+    """One axis of a cubic Resize: the 4 edge-clamped taps around source positions ``v``, weighted and summed."""
+    f = {"T": Attr.dtype("DT_FLOAT")}
+    a = float(ctx.attr("cubic_coeff_a", -0.75))
+    exclude = bool(ctx.attr("exclude_outside", 0))
+
+    def op(name: str, inputs: list[str], suffix: str) -> str:
+        return ctx.add(name, inputs, f, suffix=suffix)
+
+    def const(value: float, suffix: str) -> str:
+        return ctx.constant(np.float32(value), f"{p}/{suffix}")
+
+    def poly(d: str, far: bool, suffix: str) -> str:
+        """The cubic kernel at distance ``d``: in [0, 1] (near) or [1, 2] (far), in onnxruntime's form."""
+        if far:  # ((a d - 5 a) d + 8 a) d - 4 a
+            t = op("Sub", [op("Mul", [d, const(a, f"{suffix}/a")], f"{suffix}/ad"), const(5 * a, f"{suffix}/5a")],
+                   f"{suffix}/t1")
+            t = op("AddV2", [op("Mul", [t, d], f"{suffix}/t1d"), const(8 * a, f"{suffix}/8a")], f"{suffix}/t2")
+            return op("Sub", [op("Mul", [t, d], f"{suffix}/t2d"), const(4 * a, f"{suffix}/4a")], suffix)
+        # ((a + 2) d - (a + 3)) d d + 1
+        t = op("Sub", [op("Mul", [d, const(a + 2, f"{suffix}/a2")], f"{suffix}/ad"), const(a + 3, f"{suffix}/a3")],
+               f"{suffix}/t1")
+        t = op("Mul", [op("Mul", [t, d], f"{suffix}/t1d"), d], f"{suffix}/t1dd")
+        return op("AddV2", [t, const(1, f"{suffix}/one")], suffix)
+
+    one = const(1, "cubic/one")
+    base = op("Floor", [v], f"{p}/floor")
+    s = op("Sub", [v, base], f"{p}/s")
+    s_m = op("Sub", [one, s], f"{p}/one_m_s")
+    weights = [poly(op("AddV2", [s, one], f"{p}/d0"), True, f"{p}/w0"), poly(s, False, f"{p}/w1"),
+               poly(s_m, False, f"{p}/w2"), poly(op("AddV2", [s_m, one], f"{p}/d3"), True, f"{p}/w3")]
+    zero = const(0, "cubic/zero")
+    taps = [op("AddV2", [base, const(k - 1, f"tap{k}/offset")], f"{p}/tap{k}") if k != 1 else base
+            for k in range(4)]
+    if exclude:  # tap t inside [0, last]: min(max(t + 1, 0), 1) * min(max(last + 1 - t, 0), 1)
+        for k, t in enumerate(taps):
+            lo = op("Minimum", [op("Maximum", [op("AddV2", [t, one], f"{p}/in{k}/t1"), zero], f"{p}/in{k}/lo0"), one],
+                    f"{p}/in{k}/lo")
+            room = op("Sub", [op("AddV2", [last, one], f"{p}/in{k}/n"), t], f"{p}/in{k}/room")
+            hi = op("Minimum", [op("Maximum", [room, zero], f"{p}/in{k}/hi0"), one], f"{p}/in{k}/hi")
+            weights[k] = op("Mul", [weights[k], op("Mul", [lo, hi], f"{p}/in{k}/mask")], f"{p}/w{k}_in")
+        total = op("AddV2", [op("AddV2", [weights[0], weights[1]], f"{p}/w01"),
+                             op("AddV2", [weights[2], weights[3]], f"{p}/w23")], f"{p}/w_sum")
+        weights = [op("RealDiv", [w, total], f"{p}/w{k}_norm") for k, w in enumerate(weights)]
+    shape = int_const(ctx, [-1, 1, 1] if i == 0 else [-1, 1], f"{p}/w_shape")
+    out = None
+    for k, (t, w) in enumerate(zip(taps, weights, strict=True)):
+        clipped = op("Maximum", [op("Minimum", [t, last], f"{p}/tap{k}_hi"), zero], f"{p}/tap{k}_clipped")
+        term = op("Mul", [gather(y, clipped, f"{p}/tap{k}_rows"),
+                          ctx.add("Reshape", [w, shape], f, suffix=f"{p}/w{k}_axis")], f"{p}/term{k}")
+        out = term if out is None else op("AddV2", [out, term], f"{p}/sum{k}")
+    assert out is not None
+    return out
 
 
 def _emit_resize(ctx: EmitCtx, op: str, cfg: tuple[bool, bool], out: list[int]) -> None:

@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backends.tfjs_graph.emitters.common import (
+    concat_dims,
+    dim_at,
+    dims_slice,
     int_const,
     invalid,
     positive_ints,
+    runtime_shape,
     table,
     to_channels_first,
     to_channels_last,
@@ -25,6 +29,7 @@ from backends.tfjs_graph.emitters.conv import (
     need_float,
     pad_spatial,
     resolve_pads,
+    runtime_same_pad,
     spatial_ints,
     squeeze_1d,
     static_spatial,
@@ -36,11 +41,17 @@ from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 # Dilated windows are unrolled into one op per kernel tap.
 _MAX_TAPS = 1 << 12
 _COMMON_LIMITS = ("1-D, 2-D and 3-D only", "dilations > 1 and ceil_mode need static spatial dims")
+# SAME padding computed at run time (conv.runtime_same_pad).
+_RUNTIME_SAME_OPS = ("Shape", "StridedSlice", "AddV2", "FloorDiv", "Mul", "Sub", "Maximum", "Pack", "ConcatV2", "Pad",
+                     "PadV2")
 
 
 @dataclass
 class Window:
-    """A 2-D or 3-D pooling window; ``pads`` None means tfjs SAME, ``sizes`` None means unknown spatial dims."""
+    """A 2-D or 3-D pooling window; ``pads`` None means tfjs SAME, ``sizes`` None means unknown spatial dims.
+
+    ``lower``: with ``pads`` None, the padding is SAME_LOWER on unknown spatial dims (computed at run time).
+    """
 
     kernel: list[int]
     strides: list[int]
@@ -48,6 +59,7 @@ class Window:
     sizes: list[int] | None
     ceil: bool = False
     dilations: list[int] = field(default_factory=list)
+    lower: bool = False
 
     @property
     def eff(self) -> list[int]:
@@ -94,17 +106,19 @@ def _window(ctx: EmitCtx, n: int) -> Window:
     """Kernel, strides, dilations and pads of the channels-last core (1-D gets a leading unit dim)."""
     kernel = positive_ints(ctx, "kernel_shape", ctx.attr("kernel_shape") or [], n)
     strides, dilations = spatial_ints(ctx, "strides", n, 1), spatial_ints(ctx, "dilations", n, 1)
-    pads = resolve_pads(ctx, effective(kernel, dilations), strides)
     ceil = bool(ctx.attr("ceil_mode", 0)) and auto_pad_of(ctx) in ("NOTSET", "VALID")
     shape = ctx.shape(0)
     sizes = None if shape is None or any(d is None for d in shape[2:]) else [int(d or 0) for d in shape[2:]]
     if sizes is None and (ceil or any(d > 1 for d in dilations)):
         static_spatial(ctx, 0, "ceil_mode or dilations")
+    lower = sizes is None and auto_pad_of(ctx) == "SAME_LOWER"
+    pads = None if lower else resolve_pads(ctx, effective(kernel, dilations), strides)
     if n == 1:
         pads = None if pads is None else [(0, 0), *pads]
-        win = Window([1, *kernel], [1, *strides], pads, None if sizes is None else [1, *sizes], ceil, [1, *dilations])
+        win = Window([1, *kernel], [1, *strides], pads, None if sizes is None else [1, *sizes], ceil, [1, *dilations],
+                     lower)
     else:
-        win = Window(kernel, strides, pads, sizes, ceil, dilations)
+        win = Window(kernel, strides, pads, sizes, ceil, dilations, lower)
     if win.sizes is not None and win.pads is not None:
         if min(win.counts()) < 1:
             raise invalid(ctx, f"kernel_shape {kernel} does not fit the padded input {sizes}")
@@ -148,9 +162,14 @@ def _pool(ctx: EmitCtx, op: str, x: str, win: Window, same: bool) -> str:
     return ctx.add(op, [x], attrs, suffix=op.lower())
 
 
+def _runtime_same(ctx: EmitCtx, x: str, win: Window, value: float | None) -> str:
+    """``x`` padded for SAME_UPPER / SAME_LOWER (``win.pads`` None) with pads computed at run time."""
+    return runtime_same_pad(ctx, x, win.kernel, win.strides, not win.lower, value)
+
+
 def _is_tfjs_same(win: Window) -> bool:
     """Whether tfjs SAME padding gives exactly this window's padding and output."""
-    if win.dilated:
+    if win.dilated or win.lower:
         return False
     if win.pads is None:
         return True
@@ -166,7 +185,7 @@ def _max_pool_3d(ctx: EmitCtx, x: str, win: Window) -> str:
     """
     shape = ctx.shape(0)
     if win.pads is None or win.sizes is None or shape is None or shape[1] is None:
-        raise fail("dynamic_shape", "3-D MaxPool needs static channel and spatial dims")
+        return _max_pool_3d_runtime(ctx, x, win)
     pads = win.padded()
     (dp, hp, wp), c = [n + b + e for n, (b, e) in zip(win.sizes, pads, strict=True)], int(shape[1])
     (kd, kh, kw), (sd, sh, sw) = win.kernel, win.strides
@@ -177,6 +196,29 @@ def _max_pool_3d(ctx: EmitCtx, x: str, win: Window) -> str:
     y = ctx.add("Reshape", [y, int_const(ctx, [-1, dp, oh * ow, c], "d/shape")], suffix="d/reshape")
     y = _pool(ctx, "MaxPool", y, Window([kd, 1], [sd, 1], [(0, 0)] * 2, None), False)
     return ctx.add("Reshape", [y, int_const(ctx, [-1, od, oh, ow, c], "out/shape")], suffix="out/reshape")
+
+
+def _max_pool_3d_runtime(ctx: EmitCtx, x: str, win: Window) -> str:
+    """``_max_pool_3d`` with dynamic dims: the reshapes read the padded and pooled shapes at run time.
+
+    SAME_UPPER / SAME_LOWER pads are computed at run time too (``win.pads`` None); ceil_mode and dilations never
+    get here (they need static spatial dims).
+    """
+    y = _runtime_same(ctx, x, win, -np.inf) if win.pads is None else pad_spatial(ctx, x, win.pads, -np.inf)
+    (kd, kh, kw), (sd, sh, sw) = win.kernel, win.strides
+    padded = runtime_shape(ctx, y, "hw/padded")  # [N, Dp, Hp, Wp, C]
+    y = ctx.add("Reshape", [y, concat_dims(ctx, [[-1], dims_slice(ctx, padded, 2, 5, "hw/hwc")], "hw/shape")],
+                suffix="hw/reshape")
+    y = _pool(ctx, "MaxPool", y, Window([kh, kw], [sh, sw], [(0, 0)] * 2, None), False)
+    pooled = runtime_shape(ctx, y, "hw/pooled")  # [N * Dp, oh, ow, C]
+    i32 = {"T": Attr.dtype("DT_INT32")}
+    area = ctx.add("Mul", [dim_at(ctx, pooled, 1, "d/oh"), dim_at(ctx, pooled, 2, "d/ow")], i32, suffix="d/area")
+    shape = concat_dims(ctx, [[-1], dim_at(ctx, padded, 1, "d/dp"), area, dim_at(ctx, padded, 4, "d/c")], "d/shape")
+    y = ctx.add("Reshape", [y, shape], suffix="d/reshape")
+    y = _pool(ctx, "MaxPool", y, Window([kd, 1], [sd, 1], [(0, 0)] * 2, None), False)
+    od = dim_at(ctx, runtime_shape(ctx, y, "out/pooled"), 1, "out/od")
+    shape = concat_dims(ctx, [[-1], od, dims_slice(ctx, pooled, 1, 4, "out/ohwc")], "out/shape")
+    return ctx.add("Reshape", [y, shape], suffix="out/reshape")
 
 
 def _taps(ctx: EmitCtx, x: str, win: Window) -> list[str]:
@@ -226,9 +268,7 @@ def _argmax_pool(ctx: EmitCtx, x: str, win: Window) -> tuple[str, str]:
     if win.pads is None or win.sizes is None or shape is None or any(d is None for d in shape[1:]):
         raise fail("dynamic_shape", "MaxPool Indices need static channel and spatial dims")
     batch, channels = shape[0], int(shape[1] or 0)
-    if batch is None:
-        raise fail("dynamic_shape", "MaxPool Indices need a static batch size")
-    table(ctx, math.prod(win.counts()) + batch * channels, "the MaxPool index grid")
+    table(ctx, math.prod(win.counts()) + (batch or 1) * channels, "the MaxPool index grid")
     strides = _index_strides(ctx, win.sizes)
     best = idx = ""
     taps = _taps(ctx, pad_spatial(ctx, x, win.padded(), -np.inf), win)
@@ -243,18 +283,31 @@ def _argmax_pool(ctx: EmitCtx, x: str, win: Window) -> tuple[str, str]:
         better = ctx.add("Greater", [tap, best], {"T": Attr.dtype("DT_FLOAT")}, suffix=f"tap{t}/better")
         best = ctx.add("Maximum", [best, tap], {"T": Attr.dtype("DT_FLOAT")}, suffix=f"tap{t}/max")
         idx = ctx.add("SelectV2", [better, where_ref, idx], {"T": Attr.dtype("DT_INT32")}, suffix=f"tap{t}/argmax")
-    area = int(np.prod(win.sizes))
-    base = (np.arange(batch)[:, None] * channels + np.arange(channels)[None, :]) * area
-    base = base.reshape(batch, *([1] * len(win.kernel)), channels)
-    return best, ctx.add("AddV2", [idx, int_const(ctx, base, "index/base")], {"T": Attr.dtype("DT_INT32")},
-                         suffix="index")
+    area, i32 = int(np.prod(win.sizes)), {"T": Attr.dtype("DT_INT32")}
+    unit = [1] * len(win.kernel)
+    if batch is None:  # base (n * C + c) * area with n = range(N), N read at run time
+        masks = {m: Attr.i(0) for m in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask")}
+        count = ctx.add("StridedSlice", [runtime_shape(ctx, x, "index/shape"), int_const(ctx, [0], "index/begin"),
+                                         int_const(ctx, [1], "index/end"), int_const(ctx, [1], "index/strides")],
+                        {**masks, "shrink_axis_mask": Attr.i(1), **i32}, suffix="index/batch")
+        n = ctx.add("Range", [int_const(ctx, 0, "index/start"), count, int_const(ctx, 1, "index/delta")],
+                    {"Tidx": Attr.dtype("DT_INT32")}, suffix="index/range")
+        n = ctx.add("Reshape", [n, int_const(ctx, [-1, *unit, 1], "index/n_shape")], suffix="index/n")
+        n = ctx.add("Mul", [n, int_const(ctx, channels * area, "index/n_step")], i32, suffix="index/n_base")
+        c = int_const(ctx, (np.arange(channels) * area).reshape(1, *unit, channels), "index/c_base")
+        base = ctx.add("AddV2", [n, c], i32, suffix="index/base")
+    else:
+        table_base = (np.arange(batch)[:, None] * channels + np.arange(channels)[None, :]) * area
+        base = int_const(ctx, table_base.reshape(batch, *unit, channels), "index/base")
+    return best, ctx.add("AddV2", [idx, base], i32, suffix="index")
 
 
 @TFJS.rule("MaxPool", produces={"MaxPool", "PadV2", "Reshape", "StridedSlice", "Maximum", "Cast", "Greater",
-                                 "SelectV2", "AddV2", "Transpose", "ExpandDims", "Squeeze"},
+                                 "SelectV2", "AddV2", "Transpose", "ExpandDims", "Squeeze", "Shape", "ConcatV2", "Mul",
+                                 "Range", *_RUNTIME_SAME_OPS},
            limits=(*_COMMON_LIMITS, "float32, int8 and uint8 only",
-                   "3-D and the Indices output need static channel and spatial dims",
-                   "Indices need a static batch; storage_order=1 only for 1-D and 2-D"))
+                   "the Indices output needs static channel and spatial dims (the batch may be dynamic)",
+                   "Indices: storage_order=1 only for 1-D and 2-D"))
 def max_pool(ctx: EmitCtx) -> None:
     """MaxPool(X; auto_pad, ceil_mode, dilations, kernel_shape, pads, storage_order, strides) -> Y, Indices?."""
     x, win, one_d = _prepare(ctx, allow_int=True)
@@ -267,6 +320,8 @@ def max_pool(ctx: EmitCtx) -> None:
         y = _max_pool_3d(ctx, x, win)
     elif _is_tfjs_same(win):
         y = _pool(ctx, "MaxPool", x, win, True)
+    elif win.pads is None:
+        y = _pool(ctx, "MaxPool", _runtime_same(ctx, x, win, -np.inf), win, False)
     else:
         y = _pool(ctx, "MaxPool", pad_spatial(ctx, x, win.padded(), -np.inf), win, False)
     if ctx.out_dtype() == "DT_INT32":
@@ -321,9 +376,9 @@ def _window_sum_scale(ctx: EmitCtx, x: str, win: Window, include_pad: bool, mean
 
 
 @TFJS.rule("AveragePool", produces={"AvgPool", "AvgPool3D", "Pad", "Mul", "StridedSlice", "AddN", "Transpose",
-                                     "ExpandDims", "Squeeze"},
+                                     "ExpandDims", "Squeeze", *_RUNTIME_SAME_OPS},
            limits=(*_COMMON_LIMITS, "float32 only",
-                   "explicit pads with count_include_pad=0, or SAME with 1, need static spatial dims"))
+                   "explicit pads or SAME_LOWER with count_include_pad=0 need static spatial dims"))
 def average_pool(ctx: EmitCtx) -> None:
     """AveragePool(X; auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides) -> Y."""
     x, win, one_d = _prepare(ctx)
@@ -332,9 +387,13 @@ def average_pool(ctx: EmitCtx) -> None:
     if not win.dilated and (not has_pad or (not include_pad and _is_tfjs_same(win))):
         y = _pool(ctx, "AvgPool", x, win, has_pad)
     else:
-        if win.pads is None:
-            static_spatial(ctx, 0, "AveragePool SAME_UPPER with count_include_pad=1")
-        y = _window_sum_scale(ctx, x, win, include_pad, True)
+        if win.pads is not None:
+            y = _window_sum_scale(ctx, x, win, include_pad, True)
+        elif include_pad:  # zeros count: a VALID mean of the padded input
+            y = _pool(ctx, "AvgPool", _runtime_same(ctx, x, win, None), win, False)
+        else:
+            raise fail("dynamic_shape", f"AveragePool {auto_pad_of(ctx)} with count_include_pad=0 needs static "
+                       "spatial dims", "export the model with static spatial dims")
     _finish(ctx, y, one_d)
 
 
@@ -351,16 +410,19 @@ def _lp_p(ctx: EmitCtx) -> float:
 
 
 @TFJS.rule("LpPool", produces={"Abs", "Pow", "AvgPool", "AvgPool3D", "Pad", "Mul", "StridedSlice", "AddN",
-                                "Transpose", "ExpandDims", "Squeeze"},
-           limits=(*_COMMON_LIMITS, "float32 only", "SAME_UPPER needs static spatial dims"))
+                                "Transpose", "ExpandDims", "Squeeze", *_RUNTIME_SAME_OPS},
+           limits=(*_COMMON_LIMITS, "float32 only"))
 def lp_pool(ctx: EmitCtx) -> None:
     """LpPool(X; auto_pad, ceil_mode, dilations, kernel_shape, p, pads, strides) -> Y."""
     p = _lp_p(ctx)
     x, win, one_d = _prepare(ctx)
-    if win.pads is None:
-        static_spatial(ctx, 0, "LpPool SAME_UPPER")
     powered = _lp_power(ctx, ctx.add("Abs", [x], {"T": Attr.dtype("DT_FLOAT")}, suffix="abs"), p, "pow")
-    y = _lp_power(ctx, _window_sum_scale(ctx, powered, win, True, False), 1.0 / p, "root")
+    if win.pads is None:  # SAME on unknown spatial dims: zero pads computed at run time, a VALID window sum
+        mean = _pool(ctx, "AvgPool", _runtime_same(ctx, powered, win, None), win, False)
+        summed = _scale(ctx, mean, float(np.prod(win.kernel)), "area")
+    else:
+        summed = _window_sum_scale(ctx, powered, win, True, False)
+    y = _lp_power(ctx, summed, 1.0 / p, "root")
     _finish(ctx, y, one_d)
 
 

@@ -8,13 +8,26 @@ from dataclasses import dataclass
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import const_ints, int_const, normalize_axis, table
+from backends.tfjs_graph.emitters.common import (
+    RUNTIME_SHAPE_OPS,
+    concat_dims,
+    const_ints,
+    dims_ref,
+    int_const,
+    normalize_axis,
+    runtime_shape,
+    table,
+)
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
 _INTS = {ir.DataType.INT32, ir.DataType.INT64, ir.DataType.INT8, ir.DataType.UINT8, ir.DataType.INT16,
          ir.DataType.UINT16}
-_AXES_LIMITS = ("axes must be a constant input",)
+_AXES_LIMITS = ("axes must be a constant input",
+                "a reduced axis of size 0 gives the identity only when that size is static "
+                "(the other dims may be dynamic)")
+# A reduction over a static zero-size axis with dynamic other dims: Fill(run-time output shape, identity).
+_EMPTY_OPS = frozenset({"Fill", *RUNTIME_SHAPE_OPS})
 
 
 @dataclass(frozen=True)
@@ -70,17 +83,33 @@ def _empty_value(op: str, dtype: np.dtype) -> float | int | bool:
 
 
 def empty_reduction(ctx: EmitCtx, axes: list[int] | None) -> bool:
-    """Write the identity as a constant when a reduced axis has size 0 (tfjs wasm returns garbage there)."""
+    """Write the identity when a reduced axis has size 0 (tfjs wasm returns garbage there).
+
+    A constant when the output shape is static, else ``Fill`` of the output shape read at run time.
+    """
     shape = ctx.shape(0)
     if axes is None or shape is None or not any(shape[a] == 0 for a in axes):
         return False
-    out = ctx.out_shape()
-    if out is None or any(d is None for d in out):
-        raise fail("dynamic_shape", "a reduction over a zero-size axis needs a static output shape")
     dtype = np.dtype(ctx.dtype(0).numpy())  # type: ignore[union-attr]
     value = _empty_value(ctx.node.op_type, dtype)
-    table(ctx, math.prod(int(d or 0) for d in out), "the empty reduction's result", dtype.itemsize)
-    ctx.set_output(0, ctx.constant(np.full(tuple(int(d or 0) for d in out), value, dtype=dtype), "empty"))
+    out = ctx.out_shape()
+    if out is not None and all(d is not None for d in out):
+        table(ctx, math.prod(int(d or 0) for d in out), "the empty reduction's result", dtype.itemsize)
+        ctx.set_output(0, ctx.constant(np.full(tuple(int(d or 0) for d in out), value, dtype=dtype), "empty"))
+        return True
+    keep, x = bool(ctx.attr("keepdims", 1)), ctx.input(0)
+    full = runtime_shape(ctx, x, "empty/shape")
+    parts: list[str | list[int]] = []
+    for i in range(len(shape)):
+        if i in axes:
+            if keep:
+                parts.append([1])
+        else:
+            parts.append(dims_ref(ctx, x, shape, i, i + 1, f"empty/dim{i}", full))
+    dims = concat_dims(ctx, parts, "empty/dims")
+    fill = ctx.constant(np.asarray(value, dtype=dtype), "empty/value")
+    ctx.set_output(0, ctx.add("Fill", [dims, fill], {"T": Attr.dtype(ctx.out_dtype()),
+                                                    "index_type": Attr.dtype("DT_INT32")}, suffix="empty"))
     return True
 
 
@@ -106,7 +135,7 @@ def _check_int(ctx: EmitCtx, float_only: bool) -> bool:
 
 
 def _planned(plan: _Plan, op_type: str) -> None:
-    produces = {"Mul" if p == "Square" else p for p in plan.pre} | {plan.reduce}
+    produces = {"Mul" if p == "Square" else p for p in plan.pre} | {plan.reduce} | _EMPTY_OPS
     produces |= {plan.post} if plan.post else set()
     produces |= {_BOOL_REDUCE[op_type]} if op_type in _BOOL_REDUCE else set()
     limits = (*_AXES_LIMITS, "float32 input only") if plan.float_only else _AXES_LIMITS
@@ -133,8 +162,8 @@ for _op, _plan in _PLANS.items():
     _planned(_plan, _op)
 
 
-@TFJS.rule("ReduceMean", produces={"Mean", "Sum", "Abs", "FloorDiv", "Sign", "Mul"},
-           limits=(*_AXES_LIMITS, "integer mean needs static sizes of the reduced axes"))
+@TFJS.rule("ReduceMean", produces={"Mean", "Sum", "Abs", "FloorDiv", "Sign", "Mul", "GatherV2", "Prod", *_EMPTY_OPS},
+           limits=(*_AXES_LIMITS, "integer mean of dynamic reduced axes reads their sizes at run time"))
 def reduce_mean(ctx: EmitCtx) -> None:
     """ReduceMean(data, axes?; keepdims, noop_with_empty_axes) -> reduced."""
     axes, x, keep = reduce_axes(ctx), ctx.input(0), bool(ctx.attr("keepdims", 1))
@@ -151,20 +180,23 @@ def reduce_mean(ctx: EmitCtx) -> None:
 def _int_mean(ctx: EmitCtx, x: str, axes: list[int], keep: bool) -> str:
     """ONNX truncates the integer mean toward zero: sign(s) * (|s| floordiv n), exact in int32."""
     shape = ctx.shape(0) or ()
-    sizes = [shape[a] for a in axes]
-    if any(d is None for d in sizes):
-        raise fail("dynamic_shape", "integer ReduceMean needs static sizes of the reduced axes")
-    count = 1
-    for d in sizes:
-        count *= int(d or 1)
     t = {"T": Attr.dtype("DT_INT32")}
+    sizes = [shape[a] for a in axes]
+    static = [d for d in sizes if isinstance(d, int)]
+    if len(static) < len(sizes):  # the element count of the reduced axes, at run time
+        dims = ctx.add("GatherV2", [runtime_shape(ctx, x, "count/shape"), int_const(ctx, axes, "count/axes"),
+                                    int_const(ctx, 0, "count/axis")], {"batch_dims": Attr.i(0)}, suffix="count/dims")
+        count = ctx.add("Prod", [dims, int_const(ctx, [0], "count/prod_axes")], {"keep_dims": Attr.b(False), **t},
+                        suffix="count")
+    else:
+        count = int_const(ctx, math.prod(static), "count")
     s = reduce_op(ctx, "Sum", x, axes, keep)
-    q = ctx.add("FloorDiv", [ctx.add("Abs", [s], t, suffix="abs"), int_const(ctx, count, "count")], t,
+    q = ctx.add("FloorDiv", [ctx.add("Abs", [s], t, suffix="abs"), count], t,
                 suffix="floordiv")
     return ctx.add("Mul", [q, ctx.add("Sign", [s], t, suffix="sign")], t, suffix="mean")
 
 
-@TFJS.rule("ReduceLogSumExp", produces={"Max", "Sub", "Exp", "Sum", "Log", "AddV2"},
+@TFJS.rule("ReduceLogSumExp", produces={"Max", "Sub", "Exp", "Sum", "Log", "AddV2", *_EMPTY_OPS},
            limits=(*_AXES_LIMITS, "float32 input only"))
 def reduce_log_sum_exp(ctx: EmitCtx) -> None:
     """ReduceLogSumExp(data, axes?; keepdims, noop_with_empty_axes) -> reduced."""
