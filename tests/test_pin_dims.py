@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +11,24 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from onnx import TensorProto, helper, numpy_helper
 
 from pivot.errors import InputError
 from pivot.passes import optimize
 from pivot.passes.pin import Pin, pin_dims, symbolic_dims
+from tests.cli_util import lines, run_cli
 from tests.parity import check_parity, compare, ort_run
-from tfjs_pivot.cli import main
 from tfjs_pivot.convert import ConvertOptions, convert, input_budget, load_pivot
 
 OPSET = [helper.make_opsetid("", 17)]
 
 
 def _cli(args: list[str], timeout: float = 300) -> Result:
-    """``tfjs-pivot ARGS`` in this process, in a thread (a hang fails the test)."""
-    box: dict[str, Result] = {}
-    worker = threading.Thread(target=lambda: box.update(r=CliRunner().invoke(main, args)), daemon=True)
-    worker.start()
-    worker.join(timeout)
-    assert not worker.is_alive(), f"tfjs-pivot {' '.join(args)} blocked"
-    return box["r"]
+    return run_cli(args, timeout)
 
 
-def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
+_lines = lines
 
 
 # ----------------------------------------------------------------------------------------------- models

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from onnx import TensorProto, helper, numpy_helper
 
 import frontends
@@ -26,8 +26,8 @@ from backends.base import WriteResult
 from frontends.onnx_file import OnnxFrontend
 from pivot import untrusted
 from pivot.errors import InputError
+from tests.cli_util import lines, run_cli
 from tests.test_quantize import convnet
-from tfjs_pivot.cli import main
 from tfjs_pivot.cli_group import take_debug
 from tfjs_pivot.convert import ConvertOptions
 from tfjs_pivot.interrupts import Terminated
@@ -39,17 +39,10 @@ ROOT = os.geteuid() == 0
 
 
 def _cli(args: list[str], timeout: float = 120) -> Result:
-    """``tfjs-pivot ARGS`` in this process, in a thread: a read of a FIFO or a device fails the test, not hangs it."""
-    box: dict[str, Result] = {}
-    worker = threading.Thread(target=lambda: box.update(r=CliRunner().invoke(main, args)), daemon=True)
-    worker.start()
-    worker.join(timeout)
-    assert not worker.is_alive(), f"tfjs-pivot {' '.join(args)} blocked"
-    return box["r"]
+    return run_cli(args, timeout)
 
 
-def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
+_lines = lines
 
 
 def _hidden(folder: Path) -> list[str]:

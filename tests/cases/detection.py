@@ -192,8 +192,24 @@ def _indexed(op: str, tag: str, data: tuple[Any, ...], feed: tuple[int, ...], id
     return OpCase(f"{op}-{tag}", op, node_model(op, inputs, **attrs), make)
 
 
+def _scatter_rows(rows: int) -> Any:
+    """Feeds of ``_EMPTY_LEVEL``: ``rows`` index rows (0: a pyramid level that receives no boxes)."""
+
+    def make(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        idx = np.repeat(rng.permutation(6)[:rows, None], 3, axis=1).astype(I64)
+        return {"x": rng.uniform(-5, 5, (6, 3)).astype(F), "i": idx, "u": rng.uniform(-5, 5, (rows, 3)).astype(F)}
+
+    return make
+
+
+# torchvision's MultiScaleRoIAlign scatters each level's results into place: a level may have no rows at run time.
+_EMPTY_LEVEL = OpCase("ScatterElements-dynamic_rows_some_empty", "ScatterElements",
+                      node_model("ScatterElements", [("x", F, [6, 3]), ("i", I64, ["N", 3]), ("u", F, ["N", 3])],
+                                 axis=0),
+                      _scatter_rows(3), more_inputs=(_scatter_rows(0), _scatter_rows(5)))
 _GE = np.array([[0, -1, 3, 2], [4, 1, -5, 0], [2, 2, 1, 3]], I64)
 CASES += [
+    _EMPTY_LEVEL,
     _indexed("GatherElements", "dynamic_indices_axis1", (3, 5), (3, 5), ("N", "K"), _GE, axis=1),
     _indexed("GatherElements", "dynamic_indices_axis0_rank3", ("A", 4, 2), (5, 4, 2), ("N", "K", 2),
              np.array([[[0, 4], [3, -1]], [[2, 2], [-5, 1]], [[1, 0], [4, 3]]], I64), axis=0),

@@ -383,6 +383,32 @@ def yolo_head() -> Any:
     return randomize_all(YoloHead())
 
 
+def dbnet_head() -> Any:
+    """DBNet-style text detector: FPN (nearest Resize to the skip's size, bilinear x2), ConvTranspose x2 head."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+    from torch import nn
+
+    class DBHead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(3, 8, 3, 2, 1), nn.Conv2d(8, 16, 3, 2, 1)
+            self.l1, self.l2 = nn.Conv2d(8, 8, 1), nn.Conv2d(16, 8, 1)
+            self.head = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                      nn.ConvTranspose2d(8, 8, 2, 2), nn.BatchNorm2d(8), nn.ReLU(),
+                                      nn.ConvTranspose2d(8, 1, 2, 2))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            a = F.relu(self.c1(x))
+            b = F.relu(self.c2(a))
+            p2 = self.l2(b)
+            p1 = self.l1(a) + F.interpolate(p2, size=a.shape[2:], mode="nearest")
+            up = F.interpolate(p2, scale_factor=2, mode="bilinear", align_corners=False)
+            return self.head(torch.cat([p1, up], 1))  # logits of the text probability map
+
+    return randomize_all(DBHead())
+
+
 # -- hand-written ONNX ---------------------------------------------------------------------------------
 def _model(graph: onnx.GraphProto) -> onnx.ModelProto:
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET["onnx"])], producer_name="tfjs-pivot")
@@ -480,6 +506,7 @@ SPECS: tuple[DynSpec, ...] = (
             (InputSpec("image", (1, 3, "height", "width")),),
             ({"height": 64, "width": 64}, {"height": 96, "width": 128}), outputs=("boxes", "scores", "labels"),
             report_only=("dynamo",), notes="dynamo: ~2 min to fail at a data-dependent guard"),
+    DynSpec("dbnet-head", "torch", dbnet_head, (InputSpec("image", _BHW),), _VISION),
     DynSpec("yolo-head", "torch", yolo_head, (InputSpec("image", _BHW),), _VISION, outputs=("p4", "p5"),
             notes="Upsample(scale 2) + Concat"),
     DynSpec("if-scalar", "onnx", if_scalar, (InputSpec("x", ("n", 4)), InputSpec("t", (), kind="scalar")),

@@ -7,9 +7,12 @@ import math
 import numpy as np
 
 from backends.tfjs_graph.emitters.common import (
+    concat_dims,
+    dims_slice,
     int_const,
     invalid,
     positive_ints,
+    runtime_shape,
     table,
     to_channels_first,
     to_channels_last,
@@ -34,6 +37,7 @@ from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
 Geometry = tuple[list[int], Pads, list[int], list[int], list[int]]
+_I32 = {"T": Attr.dtype("DT_INT32")}
 
 
 def _transpose_pads(ctx: EmitCtx, sizes: list[int], eff: list[int], strides: list[int], out_pad: list[int],
@@ -56,10 +60,13 @@ def _transpose_pads(ctx: EmitCtx, sizes: list[int], eff: list[int], strides: lis
         return pads, [f - b - e for f, (b, e) in zip(full, pads, strict=True)], [0] * n
     target = positive_ints(ctx, "output_shape", list(target)[-len(sizes):], len(sizes))
     totals = [max(0, f - t) for f, t in zip(full, target, strict=True)]
-    extra = [max(0, t - f) for f, t in zip(full, target, strict=True)]
+    # SAME with strides beyond the kernel: onnxruntime stops at the full output (no zeros appended).
+    zero_fill = ctx.attr("output_shape") is not None
+    extra = [max(0, t - f) if zero_fill else 0 for f, t in zip(full, target, strict=True)]
     upper = auto_pad == "SAME_UPPER"
     pads = [(t // 2, t - t // 2) if upper else (t - t // 2, t // 2) for t in totals]
-    return pads, [t - e for t, e in zip(target, extra, strict=True)], extra
+    return pads, [f - t for f, t in zip(full, totals, strict=True)] if not zero_fill else \
+        [t - e for t, e in zip(target, extra, strict=True)], extra
 
 
 def _geometry(ctx: EmitCtx, sizes: list[int], kernel: list[int]) -> Geometry:
@@ -108,14 +115,32 @@ def _output_shape(ctx: EmitCtx, batch: int | None, rest: list[int]) -> str:
                    {"N": Attr.i(2)}, suffix="output_shape")
 
 
+def _run_time_output_shape(ctx: EmitCtx, geometry: Geometry, one_d: bool, channels: int) -> str:
+    """The NHWC output shape when spatial dims are known at run time only: ``n * stride + (out(1) - stride)``.
+
+    Every output size is linear in its input size with slope ``stride`` (pads and appended zeros do not depend on
+    it when there is no ``output_shape``), so ``_geometry`` of size-1 dims gives the offsets.
+    """
+    strides, _, outs, _, _ = geometry
+    shape = runtime_shape(ctx, ctx.input(0), "rt_shape")
+    spatial = dims_slice(ctx, shape, 2, None, "rt_spatial")
+    scaled = ctx.add("Mul", [spatial, int_const(ctx, strides, "rt_strides")], _I32, suffix="rt_scaled")
+    offsets = [o - st for o, st in zip(outs, strides, strict=True)]
+    grown = ctx.add("AddV2", [scaled, int_const(ctx, offsets, "rt_offsets")], _I32, suffix="rt_outs")
+    return concat_dims(ctx, [dims_slice(ctx, shape, 0, 1, "rt_batch"), [1] if one_d else [], grown, [channels]],
+                       "output_shape")
+
+
 def _emit_2d(ctx: EmitCtx, x: str, geometry: Geometry, one_d: bool) -> str:
     """Conv2DBackpropInput per group (EXPLICIT pads = the forward conv's pads), then the appended zeros."""
+    shape, w_shape = ctx.shape(0) or (), ctx.shape(1) or ()
+    dynamic = any(d is None for d in shape[2:])
+    out_shape = _run_time_output_shape(ctx, geometry, one_d, int(w_shape[1] or 0)) if dynamic else None
     strides, pads, outs, extra, dilations = geometry
     if one_d:
         strides, pads, outs, extra, dilations = [1, *strides], [(0, 0), *pads], [1, *outs], [0, *extra], [1, *dilations]
-    shape, w_shape = ctx.shape(0) or (), ctx.shape(1) or ()
     group, step = int(ctx.attr("group", 1)), int(shape[1] or 0) // int(ctx.attr("group", 1))
-    out_shape = _output_shape(ctx, shape[0], [*outs, int(w_shape[1] or 0)])
+    out_shape = out_shape or _output_shape(ctx, shape[0], [*outs, int(w_shape[1] or 0)])
     w = _filter_2d(ctx, one_d, dilations)
     attrs = {**window_attrs(strides, pads), "dilations": Attr.ints([1, 1, 1, 1])}
     parts = []
@@ -188,8 +213,10 @@ def _emit_3d(ctx: EmitCtx, x: str, geometry: Geometry) -> str:
 
 
 @TFJS.rule("ConvTranspose", produces={"Conv2DBackpropInput", "Conv3D", "BiasAdd", "Transpose", "Slice", "ConcatV2",
-                                       "ExpandDims", "Squeeze", "Shape", "Pad", "Reshape", "ReverseV2"},
-           limits=("1-D, 2-D and 3-D only", "float32 only", "static channel and spatial dims",
+                                       "ExpandDims", "Squeeze", "Shape", "Pad", "Reshape", "ReverseV2",
+                                       "StridedSlice", "Mul", "AddV2"},
+           limits=("1-D, 2-D and 3-D only", "float32 only", "static channel counts",
+                   "3-D, or an output_shape attribute, need static spatial dims",
                    "dilations > 1 need constant weights"))
 def conv_transpose(ctx: EmitCtx) -> None:
     """ConvTranspose(X, W, B?; auto_pad, dilations, group, kernel_shape, output_padding, output_shape, pads, strides) -> Y."""  # noqa: E501
@@ -198,10 +225,14 @@ def conv_transpose(ctx: EmitCtx) -> None:
     if rank not in (3, 4, 5):
         raise fail("attribute", f"ConvTranspose over {rank - 2} spatial dims is not supported (1-D to 3-D only)")
     shape, w_shape = ctx.shape(0), ctx.shape(1)
-    if shape is None or w_shape is None or any(d is None for d in (*shape[1:], *w_shape)):
-        raise fail("dynamic_shape", f"ConvTranspose needs static input and weight shapes, got {shape}, {w_shape}",
-                   "export the model with static shapes")
-    sizes = [int(d or 0) for d in shape[2:]]
+    if shape is None or w_shape is None or any(d is None for d in (shape[1], *w_shape)):
+        raise fail("dynamic_shape", f"ConvTranspose needs static channels and weight shape, got {shape}, {w_shape}",
+                   "export the model with static channel counts")
+    if any(d is None for d in shape[2:]) and (rank == 5 or ctx.attr("output_shape") is not None):
+        raise fail("dynamic_shape", "ConvTranspose with output_shape, or 3-D, needs static spatial dims",
+                   "pin the dims with --input-shape / --dim")
+    # Unknown spatial dims: the geometry of size-1 dims; the output shape is then computed at run time.
+    sizes = [1 if d is None else int(d) for d in shape[2:]]
     check_groups(ctx, transposed=True)
     kernel = positive_ints(ctx, "kernel_shape", ctx.attr("kernel_shape") or list(w_shape[2:]), rank - 2)
     if list(w_shape[2:]) != kernel:

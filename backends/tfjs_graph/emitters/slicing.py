@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import onnx_ir as ir
 
 from backends.tfjs_graph.emitters.common import const_ints, int_const, invalid, normalize_axis, t_attr, table
 from backends.tfjs_graph.graph import Attr
@@ -58,7 +59,8 @@ def _run_time_begin(ctx: EmitCtx, begin: list[int], late: dict[int, int]) -> str
     return ctx.add("Maximum", [shifted, int_const(ctx, lower, "begin/lower")], _I32, suffix="begin")
 
 
-@TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2", "Shape", "Mul", "AddV2", "Maximum"},
+@TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2", "Shape", "Mul", "AddV2", "Maximum", "ReverseV2",
+                            "Identity"},
            limits=("axes and steps must be constant", "non-constant starts/ends need positive steps"))
 def _emit_slice(ctx: EmitCtx) -> None:
     """Slice(data, starts, ends, axes?, steps?) -> output."""
@@ -87,6 +89,7 @@ def _emit_slice(ctx: EmitCtx) -> None:
     for a, st in zip(axes, steps, strict=True):
         strides[a] = _clamp32(st)
     free = sum(1 << i for i in range(rank) if i not in axes)
+    end_free, x = free, ctx.input(0)
     if starts is not None and ends is not None:
         begin, end, late = [0] * rank, [0] * rank, {}
         for a, s, e, st in zip(axes, starts.reshape(-1), ends.reshape(-1), steps, strict=True):
@@ -94,13 +97,42 @@ def _emit_slice(ctx: EmitCtx) -> None:
             if b is None:
                 late[a] = int(s)
             begin[a], end[a] = b or 0, _clamp32(int(e))
+            if st < 0 and (e <= _I32_MIN or (shape[a] is not None and e < -int(shape[a] or 0))):
+                # Backwards through index 0: an end mask, not a huge negative end (tfjs-wasm's int32 StridedSlice
+                # gets that end wrong).
+                end_free |= 1 << a
+        flips = _integer_flips(ctx, axes, starts.reshape(-1), steps, end_free)
+        if flips:
+            x = ctx.add("ReverseV2", [x, int_const(ctx, flips, "flip/axes")], t_attr(ctx), suffix="flip")
+            for a in flips:
+                strides[a], begin[a], end[a] = 1, 0, 0
+            free, end_free = free | sum(1 << a for a in flips), end_free | sum(1 << a for a in flips)
+            if free == (1 << rank) - 1 and all(st == 1 for st in strides):
+                ctx.set_output(0, ctx.add("Identity", [x], t_attr(ctx)))
+                return
         refs = _run_time_begin(ctx, begin, late) if late else int_const(ctx, begin, "begin"), \
             int_const(ctx, end, "end")
     else:
         if any(st < 0 for st in steps):
             raise fail("needs_constant_input", "Slice: starts/ends must be constant with a negative step")
         refs = _full_index(ctx, 1, axes, rank, "begin"), _full_index(ctx, 2, axes, rank, "end")
-    ctx.set_output(0, _strided(ctx, ctx.input(0), refs[0], refs[1], strides, (free, free)))
+    ctx.set_output(0, _strided(ctx, x, refs[0], refs[1], strides, (free, end_free)))
+
+
+def _integer_flips(ctx: EmitCtx, axes: Sequence[int], starts: np.ndarray, steps: Sequence[int], end_free: int
+                   ) -> list[int]:
+    """The axes to flip with ReverseV2 instead of a negative stride, or none.
+
+    Only for an integer input whose every negative step reverses a whole axis (``x[::-1]``, torch's pad
+    bookkeeping): tfjs-wasm's StridedSlice with a stride other than 1 returns int32 data as float32.
+    """
+    if ctx.dtype(0) in (ir.DataType.FLOAT, None):
+        return []
+    negative = [(a, int(s), st) for a, s, st in zip(axes, starts, steps, strict=True) if st < 0]
+    dims: Sequence[int | None] = ctx.shape(0) or []
+    whole = [a for a, s, st in negative if st == -1 and end_free >> a & 1
+             and (s == -1 or s >= _I32_MAX or (dims[a] is not None and s >= int(dims[a] or 0) - 1))]
+    return sorted(whole) if negative and len(whole) == len(negative) else []
 
 
 def _full_index(ctx: EmitCtx, i: int, axes: list[int], rank: int, suffix: str) -> str:
@@ -140,14 +172,52 @@ def _wrapped(ctx: EmitCtx, i: int, dims: Sequence[int | None], axes: Sequence[in
     return ctx.add("FloorMod", [ctx.input(i), _dim_ref(ctx, dims, axes, f"{suffix}/dims")], _I32, suffix=suffix)
 
 
-@TFJS.rule("Gather", produces={"GatherV2", "FloorMod", "Shape"})
+@TFJS.rule("Gather", produces={"GatherV2", "FloorMod", "Shape", "StridedSlice"})
 def _emit_gather(ctx: EmitCtx) -> None:
     """Gather(data, indices; axis) -> output."""
     shape = ctx.shape(0)
     if shape is None:
         raise fail("dynamic_shape", "Gather: the input rank must be known")
     axis = normalize_axis(ctx.attr("axis", 0), len(shape))
+    run = _constant_run(ctx, shape, axis)
+    if run is not None and any(d is None for d in shape):
+        ctx.set_output(0, _run_slice(ctx, len(shape), axis, run))
+        return
     ctx.set_output(0, _gather(ctx, ctx.input(0), _wrapped(ctx, 1, shape, [axis]), axis))
+
+
+def _constant_run(ctx: EmitCtx, dims: Sequence[int | None], axis: int) -> tuple[int, int, bool] | None:
+    """(start, count, scalar) when the indices are a constant scalar or an ascending run of constants, else None."""
+    idx = ctx.const(1)
+    if idx is None or idx.ndim > 1 or idx.size == 0:
+        return None
+    values = idx.reshape(-1).astype(np.int64)
+    if (values < 0).any():
+        if dims[axis] is None:
+            return None
+        values = np.where(values < 0, values + int(dims[axis] or 0), values)
+    start = int(values[0])
+    if start < 0 or start + values.size > _I32_MAX or not np.array_equal(values, start + np.arange(values.size)):
+        return None
+    return start, int(values.size), idx.ndim == 0
+
+
+def _run_slice(ctx: EmitCtx, rank: int, axis: int, run: tuple[int, int, bool]) -> str:
+    """A constant run of indices on an input with a run-time dim, as a StridedSlice.
+
+    tfjs-wasm's GatherV2 of an empty tensor returns a wrong shape (a detector's pyramid level without boxes),
+    and a slice copies less.
+    """
+    start, count, scalar = run
+    begin, end = [0] * rank, [0] * rank
+    begin[axis], end[axis] = start, start + count
+    free = ((1 << rank) - 1) & ~(1 << axis)
+    strides = int_const(ctx, [1] * rank, "strides")
+    inputs = [ctx.input(0), int_const(ctx, begin, "begin"), int_const(ctx, end, "end"), strides]
+    attrs = {**_masks(free, free), **t_attr(ctx)}
+    if scalar:
+        attrs["shrink_axis_mask"] = Attr.i(1 << axis)
+    return ctx.add("StridedSlice", inputs, attrs)
 
 
 def _grid(ctx: EmitCtx, shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
@@ -157,16 +227,25 @@ def _grid(ctx: EmitCtx, shape: Sequence[int], dims: Sequence[int]) -> np.ndarray
     return np.stack([mesh[d] for d in dims], axis=-1).astype(np.int64).reshape(*shape, len(dims))
 
 
-def _positions(ctx: EmitCtx, ref: str, dims: Sequence[int], suffix: str) -> dict[int, str]:
+def _positions(ctx: EmitCtx, ref: str, rank: int, dims: Sequence[int], suffix: str) -> dict[int, str]:
     """The position along each of ``dims`` at every element of ``ref``, whose shape is known at run time only.
 
-    Exclusive cumulative sums of ones.
+    ``Range(dim)`` shaped to vary along its axis, broadcast against zeros of ``ref``: right on an empty ``ref`` too
+    (tfjs-wasm's Cumsum of an empty tensor throws, e.g. a detector's pyramid level that receives no boxes).
     """
-    shape = ctx.add("Shape", [ref], suffix=f"{suffix}/shape")
-    ones = ctx.add("Fill", [shape, int_const(ctx, 1, f"{suffix}/one")], _I32, suffix=f"{suffix}/ones")
-    attrs = {"exclusive": Attr.b(True), "reverse": Attr.b(False), **_I32}
-    return {d: ctx.add("Cumsum", [ones, int_const(ctx, d, f"{suffix}/axis{d}")], attrs, suffix=f"{suffix}/pos{d}")
-            for d in dims}
+    shape = ctx.add("Shape", [ref], {"out_type": Attr.dtype("DT_INT32")}, suffix=f"{suffix}/shape")
+    zeros = ctx.add("ZerosLike", [ref], _I32, suffix=f"{suffix}/zeros")
+    out = {}
+    for d in dims:
+        size = _strided(ctx, shape, int_const(ctx, [d], f"{suffix}/at{d}"), int_const(ctx, [d + 1], f"{suffix}/to{d}"),
+                        [1], (0, 0), f"{suffix}/size{d}")
+        bounds = [int_const(ctx, 0, f"{suffix}/start{d}"), size, int_const(ctx, 1, f"{suffix}/step{d}")]
+        steps = ctx.add("Range", bounds, {"Tidx": Attr.dtype("DT_INT32")}, suffix=f"{suffix}/range{d}")
+        along = [1] * d + [-1] + [1] * (rank - d - 1)
+        column = ctx.add("Reshape", [steps, int_const(ctx, along, f"{suffix}/along{d}")], _I32,
+                         suffix=f"{suffix}/column{d}")
+        out[d] = ctx.add("AddV2", [zeros, column], _I32, suffix=f"{suffix}/pos{d}")
+    return out
 
 
 def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> str:
@@ -179,7 +258,7 @@ def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> 
         raise invalid(ctx, f"indices have rank {rank} but data has rank {ctx.rank(0)} (they must be equal)")
     idx = _wrapped(ctx, i, ctx.shape(0) or (), [axis])
     if None in idx_shape:  # the coordinate grid is computed at run time
-        pos = _positions(ctx, idx, [d for d in range(rank) if d != axis], f"{suffix}/grid")
+        pos = _positions(ctx, idx, rank, [d for d in range(rank) if d != axis], f"{suffix}/grid")
         parts = [ctx.add("ExpandDims", [pos.get(d, idx), int_const(ctx, -1, f"{suffix}/expand_axis{d}")], _I32,
                          suffix=f"{suffix}/expand{d}") for d in range(rank)]
         if len(parts) == 1:
@@ -203,7 +282,8 @@ def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> 
                    suffix=suffix)
 
 
-_COORD_OPS = {"GatherV2", "FloorMod", "Shape", "ExpandDims", "ConcatV2", "Fill", "Cumsum"}
+_COORD_OPS = {"GatherV2", "FloorMod", "Shape", "ExpandDims", "ConcatV2", "ZerosLike", "StridedSlice", "Range",
+              "Reshape", "AddV2"}
 
 
 @TFJS.rule("GatherElements", produces={"GatherNd", *_COORD_OPS}, limits=("the indices rank must be known",))
@@ -228,7 +308,7 @@ def _emit_gather_nd(ctx: EmitCtx) -> None:
     idx = _wrapped(ctx, 1, shape, list(range(b, b + m)))
     if b > 0:
         if None in idx_shape:  # the batch coordinates of each index row, computed at run time
-            pos = _positions(ctx, idx, list(range(b)), "batch")
+            pos = _positions(ctx, idx, len(idx_shape), list(range(b)), "batch")
             last = len(idx_shape) - 1
             batch = [_gather(ctx, pos[d], int_const(ctx, [0], f"batch/first{d}"), last, f"batch/col{d}", _I32)
                      for d in range(b)]
