@@ -11,6 +11,7 @@ import numpy as np
 import onnx_ir as ir
 
 from pivot.errors import InputError
+from pivot.graphs import node_subgraphs
 from pivot.onnx_guard import tensor_nbytes
 from pivot.untrusted import open_confined
 
@@ -103,11 +104,4 @@ def _graphs(model: ir.Model) -> Iterator[ir.Graph]:
 
 
 def _subgraphs(nodes: ir.Graph | ir.Function) -> list[ir.Graph]:
-    found: list[ir.Graph] = []
-    for node in nodes:
-        for attr in node.attributes.values():
-            if attr.type == ir.AttributeType.GRAPH:
-                found.append(attr.value)
-            elif attr.type == ir.AttributeType.GRAPHS:
-                found.extend(attr.value)
-    return found
+    return [graph for node in nodes for graph in node_subgraphs(node)]

@@ -15,6 +15,9 @@ from frontends.tensorflow.protos import graph_outputs, saved_model_graphs
 from frontends.tensorflow.screen import screen_frozen, screen_saved_model
 from pivot.errors import InputError
 from pivot.untrusted import allocation_budget
+from tests.protowire import key as _key
+from tests.protowire import message as _msg
+from tests.protowire import varint as _varint
 from tfjs_pivot.cli import main
 
 CANARY = b"CANARY-tf-5e1d-never-read"
@@ -22,28 +25,7 @@ CANARY = b"CANARY-tf-5e1d-never-read"
 # --- protobuf wire format, encoded by hand (field numbers of TensorFlow's .proto files) ---
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
 
-
-def _key(number: int, wire: int) -> bytes:
-    return _varint(number << 3 | wire)
-
-
-def _msg(*fields: tuple[int, bytes | str | int]) -> bytes:
-    out = b""
-    for number, value in fields:
-        if isinstance(value, int):
-            out += _key(number, 0) + _varint(value)
-        else:
-            data = value.encode() if isinstance(value, str) else value
-            out += _key(number, 2) + _varint(len(data)) + data
-    return out
 
 
 def _nodedef(name: str | bytes, op: str, *attrs: tuple[int, bytes | str | int]) -> bytes:

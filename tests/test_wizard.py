@@ -16,6 +16,7 @@ import onnx
 import pexpect
 import pytest
 
+from tests.protowire import message as _msg
 from tests.test_cli_flags import _shell, parsed
 from tests.test_pin_dims import conv_resize
 from tfjs_pivot.cli import convert_cmd, convert_options
@@ -225,28 +226,7 @@ def test_weight_groups_come_from_the_names() -> None:
 
 # --- the wire-format reader, against hand-encoded protos (field numbers of TensorFlow's .proto files) ---
 
-def _key(number: int, wire: int) -> bytes:
-    return _varint((number << 3) | wire)
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _msg(*fields: tuple[int, bytes | str | int]) -> bytes:
-    out = b""
-    for number, value in fields:
-        if isinstance(value, int):
-            out += _key(number, 0) + _varint(value)
-        else:
-            data = value.encode() if isinstance(value, str) else value
-            out += _key(number, 2) + _varint(len(data)) + data
-    return out
 
 
 def _signature(name: str, inputs: list[str], outputs: list[str]) -> bytes:

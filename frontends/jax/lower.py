@@ -12,6 +12,7 @@ import onnx_ir as ir
 from frontends.jax.signatures import InputSpec, is_spec, poly_texts, to_spec
 from frontends.jax.weight_names import name_weights
 from pivot.errors import ConversionError, InputError, MissingDependencyError, Unsupported, UnsupportedOpsError
+from pivot.graphs import node_subgraphs
 from pivot.passes import TARGET_OPSET
 
 if TYPE_CHECKING:
@@ -179,12 +180,8 @@ def _forget_intermediate_shapes(graph: ir.Graph) -> None:
         for value in node.outputs:
             if id(value) not in outputs:
                 value.shape = None
-        for attr in node.attributes.values():
-            if attr.type == ir.AttributeType.GRAPH:
-                _forget_intermediate_shapes(attr.as_graph())
-            elif attr.type == ir.AttributeType.GRAPHS:
-                for sub in attr.as_graphs():
-                    _forget_intermediate_shapes(sub)
+        for sub in node_subgraphs(node):
+            _forget_intermediate_shapes(sub)
 
 
 def _drop_detached_uses(graph: ir.Graph) -> None:

@@ -10,6 +10,7 @@ import onnx_ir as ir
 from onnx.reference import ReferenceEvaluator
 
 from pivot.errors import InputError
+from pivot.graphs import node_subgraphs
 from pivot.ir import first_line, label
 from pivot.passes.fold_size import predict_bytes
 from pivot.passes.guard import at_node
@@ -245,12 +246,8 @@ def _inline_constant_if(graph: ir.Graph, node: ir.Node) -> bool:
 def _detach(graph: ir.Graph) -> None:
     """Empty a dropped (sub)graph: its nodes, nested subgraphs included, stop being users of any value."""
     for node in list(graph):
-        for attr in node.attributes.values():
-            if attr.type == ir.AttributeType.GRAPH:
-                _detach(attr.as_graph())
-            elif attr.type == ir.AttributeType.GRAPHS:
-                for sub in attr.as_graphs():
-                    _detach(sub)
+        for sub in node_subgraphs(node):
+            _detach(sub)
         for i in range(len(node.inputs)):
             node.replace_input_with(i, None)
     graph.remove(list(graph))

@@ -106,7 +106,7 @@ def const_scalar(ctx: EmitCtx, i: int, what: str) -> int:
 # Every helper returns a 1-D int32 tensor (a shape or part of one); ops used: Shape, StridedSlice, ConcatV2,
 # BroadcastArgs, Cast, Mul, Floor. Rules that call them must list those ops in ``produces``.
 RUNTIME_SHAPE_OPS = frozenset({"Shape", "StridedSlice", "ConcatV2", "BroadcastArgs"})
-_I32 = {"T": Attr.dtype("DT_INT32")}
+I32 = {"T": Attr.dtype("DT_INT32")}  # the attrs of an int32 op
 
 
 def runtime_shape(ctx: EmitCtx, ref: str, suffix: str = "rt_shape") -> str:
@@ -117,7 +117,7 @@ def runtime_shape(ctx: EmitCtx, ref: str, suffix: str = "rt_shape") -> str:
 def dims_slice(ctx: EmitCtx, shape: str, begin: int, end: int | None, suffix: str) -> str:
     """``shape[begin:end]`` of a 1-D int32 shape tensor (``end`` None: to the end; negative indices count back)."""
     attrs = {"begin_mask": Attr.i(0), "end_mask": Attr.i(1 if end is None else 0), "ellipsis_mask": Attr.i(0),
-             "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **_I32}
+             "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **I32}
     inputs = [shape, int_const(ctx, [begin], f"{suffix}/begin"), int_const(ctx, [end or 0], f"{suffix}/end"),
               int_const(ctx, [1], f"{suffix}/strides")]
     return ctx.add("StridedSlice", inputs, attrs, suffix=suffix)
@@ -136,7 +136,7 @@ def concat_dims(ctx: EmitCtx, parts: Sequence[str | Sequence[int]], suffix: str)
         return refs[0]
     if not refs:
         return int_const(ctx, np.zeros(0, np.int64), suffix)
-    return ctx.add("ConcatV2", [*refs, int_const(ctx, 0, f"{suffix}/axis")], {"N": Attr.i(len(refs)), **_I32},
+    return ctx.add("ConcatV2", [*refs, int_const(ctx, 0, f"{suffix}/axis")], {"N": Attr.i(len(refs)), **I32},
                    suffix=suffix)
 
 
@@ -154,4 +154,4 @@ def dims_ref(ctx: EmitCtx, ref: str, dims: Sequence[int | str | None], begin: in
 
 def broadcast_shapes(ctx: EmitCtx, a: str, b: str, suffix: str) -> str:
     """The numpy broadcast of two 1-D shape tensors (``BroadcastArgs``; either may be shorter)."""
-    return ctx.add("BroadcastArgs", [a, b], _I32, suffix=suffix)
+    return ctx.add("BroadcastArgs", [a, b], I32, suffix=suffix)

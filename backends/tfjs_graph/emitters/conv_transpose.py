@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from backends.tfjs_graph.emitters.common import (
+    I32,
     concat_dims,
     dims_slice,
     int_const,
@@ -37,7 +38,6 @@ from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
 Geometry = tuple[list[int], Pads, list[int], list[int], list[int]]
-_I32 = {"T": Attr.dtype("DT_INT32")}
 
 
 def _transpose_pads(ctx: EmitCtx, sizes: list[int], eff: list[int], strides: list[int], out_pad: list[int],
@@ -124,9 +124,9 @@ def _run_time_output_shape(ctx: EmitCtx, geometry: Geometry, one_d: bool, channe
     strides, _, outs, _, _ = geometry
     shape = runtime_shape(ctx, ctx.input(0), "rt_shape")
     spatial = dims_slice(ctx, shape, 2, None, "rt_spatial")
-    scaled = ctx.add("Mul", [spatial, int_const(ctx, strides, "rt_strides")], _I32, suffix="rt_scaled")
+    scaled = ctx.add("Mul", [spatial, int_const(ctx, strides, "rt_strides")], I32, suffix="rt_scaled")
     offsets = [o - st for o, st in zip(outs, strides, strict=True)]
-    grown = ctx.add("AddV2", [scaled, int_const(ctx, offsets, "rt_offsets")], _I32, suffix="rt_outs")
+    grown = ctx.add("AddV2", [scaled, int_const(ctx, offsets, "rt_offsets")], I32, suffix="rt_outs")
     return concat_dims(ctx, [dims_slice(ctx, shape, 0, 1, "rt_batch"), [1] if one_d else [], grown, [channels]],
                        "output_shape")
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import const_scalar, int_const, invalid, normalize_axis, t_attr, table
+from backends.tfjs_graph.emitters.common import I32, const_scalar, int_const, invalid, normalize_axis, t_attr, table
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
-
-_I32 = {"T": Attr.dtype("DT_INT32")}
 
 
 @TFJS.rule("Constant", produces=set(), limits=("string and sparse values are not supported",))
@@ -81,9 +79,9 @@ def _onehot_indices(ctx: EmitCtx, depth: int) -> str:
                             ir.DataType.UINT8, ir.DataType.UINT16):
         ref = ctx.add("Cast", [ref], {"SrcT": Attr.dtype(tf_dtype(ctx.dtype(0))), "DstT": Attr.dtype("DT_INT32")},
                       suffix="cast")
-    neg = ctx.add("Less", [ref, int_const(ctx, 0, "zero")], _I32, suffix="negative")
-    shifted = ctx.add("AddV2", [ref, int_const(ctx, depth, "depth_shift")], _I32, suffix="shifted")
-    return ctx.add("SelectV2", [neg, shifted, ref], _I32, suffix="indices")
+    neg = ctx.add("Less", [ref, int_const(ctx, 0, "zero")], I32, suffix="negative")
+    shifted = ctx.add("AddV2", [ref, int_const(ctx, depth, "depth_shift")], I32, suffix="shifted")
+    return ctx.add("SelectV2", [neg, shifted, ref], I32, suffix="indices")
 
 
 def _onehot_values(ctx: EmitCtx) -> tuple[str, str]:
@@ -117,7 +115,7 @@ def _emit_onehot(ctx: EmitCtx) -> None:
         on, off = _onehot_values(ctx)
     else:
         on, off = int_const(ctx, [1], "one"), int_const(ctx, [0], "zero")
-    ref = ctx.add("OneHot", [indices, int_const(ctx, depth, "depth"), on, off], {"axis": Attr.i(-1), **_I32},
+    ref = ctx.add("OneHot", [indices, int_const(ctx, depth, "depth"), on, off], {"axis": Attr.i(-1), **I32},
                   suffix="onehot")
     if dtype != "DT_INT32":
         ref = _map_onehot(ctx, ref, dtype)

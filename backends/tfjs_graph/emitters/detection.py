@@ -6,16 +6,17 @@ them runs with ``executeAsync`` only, which the preflight flags from their tfjs 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import dims_slice, int_const, invalid, runtime_shape, table, transpose
+from backends.tfjs_graph.emitters.common import I32, dims_slice, int_const, invalid, runtime_shape, table, transpose
 from backends.tfjs_graph.emitters.conv import window_attrs
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
 _F32 = {"T": Attr.dtype("DT_FLOAT")}
-_I32 = {"T": Attr.dtype("DT_INT32")}
 # Unrolled NonMaxSuppression: one tfjs NMS per (batch, class).
 MAX_NMS_UNROLL = 4096
 
@@ -135,16 +136,16 @@ def non_max_suppression(ctx: EmitCtx) -> None:
             tag = f"b{b}c{c}"
             scores_bc = _take(ctx, scores_b, c, f"{tag}/scores", _F32)
             sel = ctx.add("NonMaxSuppressionV3", [boxes_b, scores_bc, max_out, iou, score_thr], suffix=f"{tag}/nms")
-            col = ctx.add("ExpandDims", [sel, expand_axis], _I32, suffix=f"{tag}/expand")
+            col = ctx.add("ExpandDims", [sel, expand_axis], I32, suffix=f"{tag}/expand")
             # [k, 1] * [0, 0, 1] + [b, c, 0] -> rows (b, c, box)
-            spread = ctx.add("Mul", [col, mask], _I32, suffix=f"{tag}/spread")
-            triplets.append(ctx.add("AddV2", [spread, int_const(ctx, np.array([[b, c, 0]]), f"{tag}/bc")], _I32,
+            spread = ctx.add("Mul", [col, mask], I32, suffix=f"{tag}/spread")
+            triplets.append(ctx.add("AddV2", [spread, int_const(ctx, np.array([[b, c, 0]]), f"{tag}/bc")], I32,
                                     suffix=f"{tag}/triplets"))
     if len(triplets) == 1:
         ctx.set_output(0, triplets[0])
         return
     ctx.set_output(0, ctx.add("ConcatV2", [*triplets, int_const(ctx, 0, "concat_axis")],
-                              {"N": Attr.i(len(triplets)), **_I32}, suffix="selected"))
+                              {"N": Attr.i(len(triplets)), **I32}, suffix="selected"))
 
 
 def _roi_mode(ctx: EmitCtx) -> str:
@@ -170,6 +171,40 @@ def roi_align(ctx: EmitCtx) -> None:
     edge-padded by one pixel, so that samples within one pixel outside it take the border value as in onnxruntime
     (CropAndResize gives 0 there), and samples further out stay 0.
     """
+    prm = _roi_params(ctx)
+    x, norm_ref = _pad_image(ctx, height=prm.height, width=prm.width)
+    rois = ctx.input(1)
+    rois_shape = ctx.shape(1)
+    # tfjs-wasm GatherV2 of an empty [0, 4] input gives a wrong shape: with an unknown roi count (0 at run time in
+    # detectors whose pyramid levels get no rois), the column pairs are reversed StridedSlices instead.
+    sliced = rois_shape is None or len(rois_shape) != 2 or rois_shape[0] is None
+    start, size = _roi_pixels(ctx, rois=rois, sliced=sliced, prm=prm)
+    boxes = _crop_boxes(ctx, start=start, size=size, prm=prm, norm_ref=norm_ref)
+    box_index = ctx.input(2)
+    if sliced:  # a dummy first roi, dropped at the end: tfjs-wasm fails to transpose an empty (no rois) tensor
+        boxes, box_index = _add_dummy_roi(ctx, boxes=boxes, box_index=box_index)
+    y = _crop_and_pool(ctx, x=x, boxes=boxes, box_index=box_index, prm=prm)
+    y = transpose(ctx, y, [0, 3, 1, 2], "to_nchw")
+    if sliced:
+        y = _drop_dummy_roi(ctx, y=y, rois=rois)
+    ctx.set_output(0, y)
+
+
+@dataclass(frozen=True)
+class _RoiParams:
+    """RoiAlign attributes and input dims, validated."""
+
+    ratio: int  # samples per bin along each axis
+    samples_h: int  # output_height * ratio
+    samples_w: int
+    scale: float  # spatial_scale
+    coord_mode: str  # half_pixel or output_half_pixel
+    height: int | None  # X's H and W (None: known at run time)
+    width: int | None
+
+
+def _roi_params(ctx: EmitCtx) -> _RoiParams:
+    """Parse and validate RoiAlign's attributes, X's dtype and shape, and bound the emitted tables."""
     mode = ctx.attr("mode", "avg")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
     if mode != "avg":
@@ -198,51 +233,58 @@ def roi_align(ctx: EmitCtx) -> None:
     table(ctx, samples_h * samples_w, "the RoiAlign samples per roi", 4)
     if height is not None and width is not None:
         table(ctx, (height + 2) + (width + 2), "the edge-padding indices")
+    return _RoiParams(ratio, samples_h, samples_w, scale, coord_mode, height, width)
 
-    # NCHW -> NHWC, edge-padded by one pixel on each side of H and W.
+
+def _pad_image(ctx: EmitCtx, *, height: int | None, width: int | None) -> tuple[str, str | None]:
+    """X as NHWC, edge-padded by one pixel on each side of H and W; and the run-time box norm if H or W is unknown."""
     x = transpose(ctx, ctx.input(0), [0, 2, 3, 1], "to_nhwc")
-    norm_ref: str | None = None
-    if height is not None and width is not None:
-        for axis, dim, name in ((1, height, "h"), (2, width, "w")):
-            idx = np.clip(np.arange(-1, dim + 1), 0, dim - 1)
-            x = ctx.add("GatherV2", [x, int_const(ctx, idx, f"pad_{name}/indices"),
-                                     int_const(ctx, axis, f"pad_{name}/axis")], {"batch_dims": Attr.i(0), **_F32},
-                        suffix=f"pad_{name}")
-    else:
-        x, norm_ref = _pad_edges_dynamic(ctx, x)
+    if height is None or width is None:
+        return _pad_edges_dynamic(ctx, x)
+    for axis, dim, name in ((1, height, "h"), (2, width, "w")):
+        idx = np.clip(np.arange(-1, dim + 1), 0, dim - 1)
+        x = ctx.add("GatherV2", [x, int_const(ctx, idx, f"pad_{name}/indices"),
+                                 int_const(ctx, axis, f"pad_{name}/axis")], {"batch_dims": Attr.i(0), **_F32},
+                    suffix=f"pad_{name}")
+    return x, None
 
-    # rois (x1, y1, x2, y2) -> roi start and size in pixels as (y, x) pairs, [R, 2] each.
-    rois = ctx.input(1)
-    rois_shape = ctx.shape(1)
-    # tfjs-wasm GatherV2 of an empty [0, 4] input gives a wrong shape: with an unknown roi count (0 at run time in
-    # detectors whose pyramid levels get no rois), the column pairs are reversed StridedSlices instead.
-    sliced = rois_shape is None or len(rois_shape) != 2 or rois_shape[0] is None
 
-    def pair(cols: list[int], suffix: str) -> str:
-        if sliced:  # rois[:, cols[0]:cols[1] - 1:-1] (end open for column 0)
-            attrs = {"begin_mask": Attr.i(1), "end_mask": Attr.i(3 if cols[1] == 0 else 1),
-                     "ellipsis_mask": Attr.i(0), "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **_F32}
-            return ctx.add("StridedSlice", [rois, int_const(ctx, [0, cols[0]], f"{suffix}/begin"),
-                                            int_const(ctx, [0, max(cols[1] - 1, 0)], f"{suffix}/end"),
-                                            int_const(ctx, [1, -1], f"{suffix}/strides")], attrs, suffix=suffix)
-        return ctx.add("GatherV2", [rois, int_const(ctx, cols, f"{suffix}/cols"), int_const(ctx, 1, f"{suffix}/axis")],
-                       {"batch_dims": Attr.i(0), **_F32}, suffix=suffix)
+def _roi_columns(ctx: EmitCtx, *, rois: str, cols: list[int], sliced: bool, suffix: str) -> str:
+    """Columns ``cols`` of the [R, 4] rois; reversed StridedSlices when ``sliced`` (rois[:, c0:c1 - 1:-1])."""
+    if sliced:  # end open for column 0
+        attrs = {"begin_mask": Attr.i(1), "end_mask": Attr.i(3 if cols[1] == 0 else 1),
+                 "ellipsis_mask": Attr.i(0), "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0), **_F32}
+        return ctx.add("StridedSlice", [rois, int_const(ctx, [0, cols[0]], f"{suffix}/begin"),
+                                        int_const(ctx, [0, max(cols[1] - 1, 0)], f"{suffix}/end"),
+                                        int_const(ctx, [1, -1], f"{suffix}/strides")], attrs, suffix=suffix)
+    return ctx.add("GatherV2", [rois, int_const(ctx, cols, f"{suffix}/cols"), int_const(ctx, 1, f"{suffix}/axis")],
+                   {"batch_dims": Attr.i(0), **_F32}, suffix=suffix)
 
-    offset = 0.5 if coord_mode == "half_pixel" else 0.0
-    start = ctx.add("Mul", [pair([1, 0], "roi/start"), ctx.constant(np.float32(scale), "roi/scale")], _F32,
-                    suffix="roi/start_scaled")
-    end = ctx.add("Mul", [pair([3, 2], "roi/end"), ctx.constant(np.float32(scale), "roi/scale_end")], _F32,
-                  suffix="roi/end_scaled")
-    if offset:
-        start = ctx.add("Sub", [start, ctx.constant(np.float32(offset), "roi/offset")], _F32, suffix="roi/start_px")
-        end = ctx.add("Sub", [end, ctx.constant(np.float32(offset), "roi/offset_end")], _F32, suffix="roi/end_px")
+
+def _roi_pixels(ctx: EmitCtx, *, rois: str, sliced: bool, prm: _RoiParams) -> tuple[str, str]:
+    """rois (x1, y1, x2, y2) -> roi start and size in pixels as (y, x) pairs, [R, 2] each."""
+    start = ctx.add("Mul", [_roi_columns(ctx, rois=rois, cols=[1, 0], sliced=sliced, suffix="roi/start"),
+                            ctx.constant(np.float32(prm.scale), "roi/scale")], _F32, suffix="roi/start_scaled")
+    end = ctx.add("Mul", [_roi_columns(ctx, rois=rois, cols=[3, 2], sliced=sliced, suffix="roi/end"),
+                          ctx.constant(np.float32(prm.scale), "roi/scale_end")], _F32, suffix="roi/end_scaled")
+    if prm.coord_mode == "half_pixel":  # offset 0.5
+        start = ctx.add("Sub", [start, ctx.constant(np.float32(0.5), "roi/offset")], _F32, suffix="roi/start_px")
+        end = ctx.add("Sub", [end, ctx.constant(np.float32(0.5), "roi/offset_end")], _F32, suffix="roi/end_px")
     size = ctx.add("Sub", [end, start], _F32, suffix="roi/size")
-    if coord_mode == "output_half_pixel":  # the legacy mode forces rois at least one pixel wide
+    if prm.coord_mode == "output_half_pixel":  # the legacy mode forces rois at least one pixel wide
         size = ctx.add("Maximum", [size, ctx.constant(np.float32(1), "roi/min_size")], _F32, suffix="roi/size_min1")
-    # First and last sample of M evenly spaced per axis: start + (0.5 / M) * size, start + ((M - 0.5) / M) * size;
-    # then +1 for the padding and normalized by (padded size - 1) for CropAndResize.
-    counts = np.array([samples_h, samples_w], dtype=np.float64)
-    norm = None if height is None or width is None else np.array([1.0 / (height + 1), 1.0 / (width + 1)])
+    return start, size
+
+
+def _crop_boxes(ctx: EmitCtx, *, start: str, size: str, prm: _RoiParams, norm_ref: str | None) -> str:
+    """[R, 4] CropAndResize boxes (y1, x1, y2, x2) of each roi's first and last sample in the padded image.
+
+    First and last sample of M evenly spaced per axis: start + (0.5 / M) * size, start + ((M - 0.5) / M) * size;
+    then +1 for the padding and normalized by (padded size - 1): static, else ``norm_ref`` computed at run time.
+    """
+    counts = np.array([prm.samples_h, prm.samples_w], dtype=np.float64)
+    norm = None if prm.height is None or prm.width is None else \
+        np.array([1.0 / (prm.height + 1), 1.0 / (prm.width + 1)])
 
     def corner(frac: np.ndarray, suffix: str) -> str:
         pos = ctx.add("AddV2", [start, ctx.add("Mul", [size, ctx.constant((frac / counts).astype(np.float32)[None],
@@ -254,37 +296,46 @@ def roi_align(ctx: EmitCtx) -> None:
         return ctx.add("Mul", [shifted, scale], _F32, suffix=f"{suffix}/normalized")
 
     first, last = corner(np.array([0.5, 0.5]), "box/first"), corner(counts - 0.5, "box/last")
-    boxes = ctx.add("ConcatV2", [first, last, int_const(ctx, 1, "box/axis")], {"N": Attr.i(2), **_F32}, suffix="boxes")
-    box_index = ctx.input(2)
-    if sliced:  # a dummy first roi, dropped at the end: tfjs-wasm fails to transpose an empty (no rois) tensor
-        boxes = ctx.add("ConcatV2", [ctx.constant(np.zeros((1, 4), np.float32), "dummy/box"), boxes,
-                                     int_const(ctx, 0, "dummy/box_axis")], {"N": Attr.i(2), **_F32},
-                        suffix="dummy/boxes")
-        box_index = ctx.add("ConcatV2", [int_const(ctx, [0], "dummy/index"), box_index,
-                                         int_const(ctx, 0, "dummy/index_axis")], {"N": Attr.i(2), **_I32},
-                            suffix="dummy/box_index")
-    crops = ctx.add("CropAndResize", [x, boxes, box_index, int_const(ctx, [samples_h, samples_w], "crop_size")],
+    return ctx.add("ConcatV2", [first, last, int_const(ctx, 1, "box/axis")], {"N": Attr.i(2), **_F32}, suffix="boxes")
+
+
+def _add_dummy_roi(ctx: EmitCtx, *, boxes: str, box_index: str) -> tuple[str, str]:
+    """A zero box of image 0 prepended to ``boxes`` and ``box_index`` (the empty-roi workaround)."""
+    boxes = ctx.add("ConcatV2", [ctx.constant(np.zeros((1, 4), np.float32), "dummy/box"), boxes,
+                                 int_const(ctx, 0, "dummy/box_axis")], {"N": Attr.i(2), **_F32},
+                    suffix="dummy/boxes")
+    box_index = ctx.add("ConcatV2", [int_const(ctx, [0], "dummy/index"), box_index,
+                                     int_const(ctx, 0, "dummy/index_axis")], {"N": Attr.i(2), **I32},
+                        suffix="dummy/box_index")
+    return boxes, box_index
+
+
+def _crop_and_pool(ctx: EmitCtx, *, x: str, boxes: str, box_index: str, prm: _RoiParams) -> str:
+    """NHWC [R, out_h, out_w, C]: the samples of each roi by CropAndResize, averaged per bin (ratio x ratio)."""
+    crops = ctx.add("CropAndResize", [x, boxes, box_index, int_const(ctx, [prm.samples_h, prm.samples_w],
+                                                                         "crop_size")],
                     {"method": Attr.s("bilinear"), "extrapolation_value": Attr.f(0.0), **_F32}, suffix="crop")
-    y = crops
-    if ratio > 1:
-        attrs = window_attrs([ratio, ratio], [(0, 0), (0, 0)])
-        attrs.pop("explicit_paddings")
-        attrs["ksize"] = Attr.ints([1, ratio, ratio, 1])
-        y = ctx.add("AvgPool", [crops], attrs, suffix="avgpool")
-    y = transpose(ctx, y, [0, 3, 1, 2], "to_nchw")
-    if sliced:  # rows 1 .. R (a GatherV2, which the layout pass does not move the transpose past)
-        count = ctx.add("StridedSlice", [runtime_shape(ctx, rois, "dummy/rois_shape"),
-                                         int_const(ctx, [0], "dummy/count/begin"),
-                                         int_const(ctx, [1], "dummy/count/end"),
-                                         int_const(ctx, [1], "dummy/count/strides")],
-                        {"begin_mask": Attr.i(0), "end_mask": Attr.i(0), "ellipsis_mask": Attr.i(0),
-                         "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(1), **_I32}, suffix="dummy/count")
-        limit = ctx.add("AddV2", [count, int_const(ctx, 1, "dummy/one")], _I32, suffix="dummy/limit")
-        rows = ctx.add("Range", [int_const(ctx, 1, "dummy/start"), limit, int_const(ctx, 1, "dummy/delta")],
-                       {"Tidx": Attr.dtype("DT_INT32")}, suffix="dummy/rows")
-        y = ctx.add("GatherV2", [y, rows, int_const(ctx, 0, "dummy/axis")], {"batch_dims": Attr.i(0), **_F32},
-                    suffix="dummy/drop")
-    ctx.set_output(0, y)
+    if prm.ratio <= 1:
+        return crops
+    attrs = window_attrs([prm.ratio, prm.ratio], [(0, 0), (0, 0)])
+    attrs.pop("explicit_paddings")
+    attrs["ksize"] = Attr.ints([1, prm.ratio, prm.ratio, 1])
+    return ctx.add("AvgPool", [crops], attrs, suffix="avgpool")
+
+
+def _drop_dummy_roi(ctx: EmitCtx, *, y: str, rois: str) -> str:
+    """Rows 1 .. R of ``y`` (a GatherV2, which the layout pass does not move the transpose past)."""
+    count = ctx.add("StridedSlice", [runtime_shape(ctx, rois, "dummy/rois_shape"),
+                                     int_const(ctx, [0], "dummy/count/begin"),
+                                     int_const(ctx, [1], "dummy/count/end"),
+                                     int_const(ctx, [1], "dummy/count/strides")],
+                    {"begin_mask": Attr.i(0), "end_mask": Attr.i(0), "ellipsis_mask": Attr.i(0),
+                     "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(1), **I32}, suffix="dummy/count")
+    limit = ctx.add("AddV2", [count, int_const(ctx, 1, "dummy/one")], I32, suffix="dummy/limit")
+    rows = ctx.add("Range", [int_const(ctx, 1, "dummy/start"), limit, int_const(ctx, 1, "dummy/delta")],
+                   {"Tidx": Attr.dtype("DT_INT32")}, suffix="dummy/rows")
+    return ctx.add("GatherV2", [y, rows, int_const(ctx, 0, "dummy/axis")], {"batch_dims": Attr.i(0), **_F32},
+                   suffix="dummy/drop")
 
 
 def _pad_edges_dynamic(ctx: EmitCtx, x: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from backends.tfjs_graph.emitters.common import (
     to_channels_last,
     transpose,
 )
+from backends.tfjs_graph.emitters.resize_gather import gather_resize
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
@@ -278,7 +279,7 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
     Also the form for static shapes that no tfjs resize kernel samples like ONNX.
 
     The tfjs resize kernels are used when their sampling configuration matches ONNX for sampled sizes of every
-    unknown dim (``_samples``, ``_scale_samples``); else the exact GatherV2 form (``_gather_resize``).
+    unknown dim (``_samples``, ``_scale_samples``); else the exact GatherV2 form (``resize_gather.gather_resize``).
     """
     dims, rank = list(shape), len(shape)
     axes = [normalize_axis(a, rank) for a in ctx.attr("axes", list(range(rank)))]
@@ -304,7 +305,7 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
         for k, a in enumerate(axes if given is not None else []):
             scales[a] = given[k]  # type: ignore[index]
         spatial = None if given is None else ([1.0] if rank == 3 else []) + scales[2:]
-        y = _gather_resize(ctx, xl, size, spatial, rank, mode)
+        y = gather_resize(ctx, xl, size, spatial, rank, mode)
     else:
         op = "ResizeNearestNeighbor" if mode == "nearest" else "ResizeBilinear"
         attrs = {"align_corners": Attr.b(cfg[0]), "half_pixel_centers": Attr.b(cfg[1]),
@@ -314,152 +315,6 @@ def _resize_dynamic(ctx: EmitCtx, mode: str, shape: tuple[int | None, ...]) -> N
     if rank == 3:
         y = ctx.add("Squeeze", [y], {"squeeze_dims": Attr.ints([2])}, suffix="to_3d")
     ctx.set_output(0, y)
-
-
-def _gather_resize(ctx: EmitCtx, xl: str, size: str, scales: list[float] | None, rank: int, interp: str) -> str:
-    """Resize of NHWC ``xl`` to the run-time [H, W] ``size`` by GatherV2 along each spatial axis.
-
-    Linear takes two neighbours and blends them; cubic takes four (floor(x) - 1 .. floor(x) + 2, clamped to the
-    edge) weighted by the cubic kernel of ``cubic_coeff_a`` (with ``exclude_outside``, the weights of taps outside
-    the image are zeroed and the rest renormalized), as onnxruntime does, axis by axis. The source positions are
-    computed at run time in float32 as ONNX does (any coordinate transform and rounding).
-    ``scales``: the constant ONNX scales of H and W, else (sizes given) out / in at run time.
-    """
-    mode = str(ctx.attr("coordinate_transformation_mode", "half_pixel"))
-    rounding = str(ctx.attr("nearest_mode", "round_prefer_floor"))
-    f, i32 = {"T": Attr.dtype("DT_FLOAT")}, {"T": Attr.dtype("DT_INT32")}
-
-    def op(name: str, inputs: list[str], suffix: str) -> str:
-        return ctx.add(name, inputs, f, suffix=suffix)
-
-    def scalar(vec: str, i: int, suffix: str) -> str:
-        """Element ``i`` of an int32 vector as a float32 scalar."""
-        attrs = {"begin_mask": Attr.i(0), "end_mask": Attr.i(0), "ellipsis_mask": Attr.i(0),
-                 "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(1), **i32}
-        inputs = [vec, int_const(ctx, [i], f"{suffix}/begin"), int_const(ctx, [i + 1], f"{suffix}/end"),
-                  int_const(ctx, [1], f"{suffix}/strides")]
-        elem = ctx.add("StridedSlice", inputs, attrs, suffix=f"{suffix}/int")
-        return ctx.add("Cast", [elem], {"SrcT": Attr.dtype("DT_INT32"), "DstT": Attr.dtype("DT_FLOAT")}, suffix=suffix)
-
-    in_hw = dims_slice(ctx, runtime_shape(ctx, xl, "gather/in_shape"), 1, 3, "gather/in_hw")
-    one, half = ctx.constant(np.float32(1), "gather/one"), ctx.constant(np.float32(0.5), "gather/half")
-    y = xl
-    for i in ((1,) if rank == 3 else (0, 1)):
-        p = f"gather{i}"
-        n_in, n_out = scalar(in_hw, i, f"{p}/in"), scalar(size, i, f"{p}/out")
-        s = ctx.constant(np.float32(scales[i]), f"{p}/scale") if scales is not None else \
-            op("RealDiv", [n_out, n_in], f"{p}/scale")
-        x = ctx.add("Range", [ctx.constant(np.float32(0), f"{p}/zero"), n_out, one], {"Tidx": Attr.dtype("DT_FLOAT")},
-                    suffix=f"{p}/x")
-        if mode == "asymmetric":
-            v = op("RealDiv", [x, s], f"{p}/coords")
-        elif mode == "tf_half_pixel_for_nn":
-            v = op("RealDiv", [op("AddV2", [x, half], f"{p}/centers"), s], f"{p}/coords")
-        elif mode == "align_corners":  # out == 1: x is 0, and 0 / max(out - 1, 1) is 0
-            span = op("Mul", [x, op("Sub", [n_in, one], f"{p}/in_span")], f"{p}/scaled")
-            v = op("RealDiv", [span, op("Maximum", [op("Sub", [n_out, one], f"{p}/out_span"), one], f"{p}/div")],
-                   f"{p}/coords")
-        else:  # half_pixel, pytorch_half_pixel, half_pixel_symmetric
-            v = op("Sub", [op("RealDiv", [op("AddV2", [x, half], f"{p}/centers"), s], f"{p}/scaled"), half],
-                   f"{p}/coords0")
-            if mode == "pytorch_half_pixel":  # out == 1 samples 0: multiply by min(out - 1, 1)
-                v = op("Mul", [v, op("Minimum", [op("Sub", [n_out, one], f"{p}/out_m1"), one], f"{p}/gate")],
-                       f"{p}/coords")
-            elif mode == "half_pixel_symmetric":
-                adjust = op("RealDiv", [n_out, op("Mul", [s, n_in], f"{p}/s_in")], f"{p}/adjust")
-                center = op("Mul", [op("RealDiv", [n_in, ctx.constant(np.float32(2), f"{p}/two")], f"{p}/in_half"),
-                                    op("Sub", [one, adjust], f"{p}/one_m_adjust")], f"{p}/center")
-                v = op("AddV2", [v, center], f"{p}/coords")
-        last = op("Sub", [n_in, one], f"{p}/last")
-        zero = ctx.constant(np.float32(0), f"{p}/lo")
-
-        def clip(v: str, suffix: str) -> str:
-            return op("Maximum", [op("Minimum", [v, last], f"{suffix}_hi"), zero], suffix)  # noqa: B023
-
-        def gather(y: str, v: str, suffix: str) -> str:
-            idx = ctx.add("Cast", [v], {"SrcT": Attr.dtype("DT_FLOAT"), "DstT": Attr.dtype("DT_INT32")},
-                          suffix=f"{suffix}/idx")
-            return ctx.add("GatherV2", [y, idx, int_const(ctx, i + 1, f"{suffix}/axis")],  # noqa: B023
-                           {"batch_dims": Attr.i(0), "Tparams": Attr.dtype(ctx.out_dtype())}, suffix=suffix)
-
-        if interp == "cubic":
-            y = _cubic_taps(ctx, y, v, last, i, gather, p)
-            continue
-        if interp == "nearest":
-            if rounding == "round_prefer_floor":
-                v = op("Ceil", [op("Sub", [v, half], f"{p}/minus_half")], f"{p}/rounded")
-            elif rounding == "round_prefer_ceil":
-                v = op("Floor", [op("AddV2", [v, half], f"{p}/plus_half")], f"{p}/rounded")
-            else:
-                v = op("Floor" if rounding == "floor" else "Ceil", [v], f"{p}/rounded")
-            y = gather(y, clip(v, f"{p}/clipped"), p)
-            continue
-        # linear, as onnxruntime: clamp the coordinate, blend the two neighbours (the upper one clamped too)
-        v = clip(v, f"{p}/clipped")
-        lo = op("Floor", [v], f"{p}/lo_pos")
-        hi = op("Minimum", [op("AddV2", [lo, one], f"{p}/next"), last], f"{p}/hi_pos")
-        frac = op("Sub", [v, lo], f"{p}/frac")
-        frac = ctx.add("Reshape", [frac, int_const(ctx, [-1, 1, 1] if i == 0 else [-1, 1], f"{p}/frac_shape")],
-                       f, suffix=f"{p}/frac_axis")
-        a, b = gather(y, lo, f"{p}/lo_rows"), gather(y, hi, f"{p}/hi_rows")
-        y = op("AddV2", [a, op("Mul", [op("Sub", [b, a], f"{p}/delta"), frac], f"{p}/step")], p)
-    return y
-
-
-def _cubic_taps(ctx: EmitCtx, y: str, v: str, last: str, i: int, gather: Callable[[str, str, str], str],
-                p: str) -> str:
-    """One axis of a cubic Resize: the 4 edge-clamped taps around source positions ``v``, weighted and summed."""
-    f = {"T": Attr.dtype("DT_FLOAT")}
-    a = float(ctx.attr("cubic_coeff_a", -0.75))
-    exclude = bool(ctx.attr("exclude_outside", 0))
-
-    def op(name: str, inputs: list[str], suffix: str) -> str:
-        return ctx.add(name, inputs, f, suffix=suffix)
-
-    def const(value: float, suffix: str) -> str:
-        return ctx.constant(np.float32(value), f"{p}/{suffix}")
-
-    def poly(d: str, far: bool, suffix: str) -> str:
-        """The cubic kernel at distance ``d``: in [0, 1] (near) or [1, 2] (far), in onnxruntime's form."""
-        if far:  # ((a d - 5 a) d + 8 a) d - 4 a
-            t = op("Sub", [op("Mul", [d, const(a, f"{suffix}/a")], f"{suffix}/ad"), const(5 * a, f"{suffix}/5a")],
-                   f"{suffix}/t1")
-            t = op("AddV2", [op("Mul", [t, d], f"{suffix}/t1d"), const(8 * a, f"{suffix}/8a")], f"{suffix}/t2")
-            return op("Sub", [op("Mul", [t, d], f"{suffix}/t2d"), const(4 * a, f"{suffix}/4a")], suffix)
-        # ((a + 2) d - (a + 3)) d d + 1
-        t = op("Sub", [op("Mul", [d, const(a + 2, f"{suffix}/a2")], f"{suffix}/ad"), const(a + 3, f"{suffix}/a3")],
-               f"{suffix}/t1")
-        t = op("Mul", [op("Mul", [t, d], f"{suffix}/t1d"), d], f"{suffix}/t1dd")
-        return op("AddV2", [t, const(1, f"{suffix}/one")], suffix)
-
-    one = const(1, "cubic/one")
-    base = op("Floor", [v], f"{p}/floor")
-    s = op("Sub", [v, base], f"{p}/s")
-    s_m = op("Sub", [one, s], f"{p}/one_m_s")
-    weights = [poly(op("AddV2", [s, one], f"{p}/d0"), True, f"{p}/w0"), poly(s, False, f"{p}/w1"),
-               poly(s_m, False, f"{p}/w2"), poly(op("AddV2", [s_m, one], f"{p}/d3"), True, f"{p}/w3")]
-    zero = const(0, "cubic/zero")
-    taps = [op("AddV2", [base, const(k - 1, f"tap{k}/offset")], f"{p}/tap{k}") if k != 1 else base
-            for k in range(4)]
-    if exclude:  # tap t inside [0, last]: min(max(t + 1, 0), 1) * min(max(last + 1 - t, 0), 1)
-        for k, t in enumerate(taps):
-            lo = op("Minimum", [op("Maximum", [op("AddV2", [t, one], f"{p}/in{k}/t1"), zero], f"{p}/in{k}/lo0"), one],
-                    f"{p}/in{k}/lo")
-            room = op("Sub", [op("AddV2", [last, one], f"{p}/in{k}/n"), t], f"{p}/in{k}/room")
-            hi = op("Minimum", [op("Maximum", [room, zero], f"{p}/in{k}/hi0"), one], f"{p}/in{k}/hi")
-            weights[k] = op("Mul", [weights[k], op("Mul", [lo, hi], f"{p}/in{k}/mask")], f"{p}/w{k}_in")
-        total = op("AddV2", [op("AddV2", [weights[0], weights[1]], f"{p}/w01"),
-                             op("AddV2", [weights[2], weights[3]], f"{p}/w23")], f"{p}/w_sum")
-        weights = [op("RealDiv", [w, total], f"{p}/w{k}_norm") for k, w in enumerate(weights)]
-    shape = int_const(ctx, [-1, 1, 1] if i == 0 else [-1, 1], f"{p}/w_shape")
-    out = None
-    for k, (t, w) in enumerate(zip(taps, weights, strict=True)):
-        clipped = op("Maximum", [op("Minimum", [t, last], f"{p}/tap{k}_hi"), zero], f"{p}/tap{k}_clipped")
-        term = op("Mul", [gather(y, clipped, f"{p}/tap{k}_rows"),
-                          ctx.add("Reshape", [w, shape], f, suffix=f"{p}/w{k}_axis")], f"{p}/term{k}")
-        out = term if out is None else op("AddV2", [out, term], f"{p}/sum{k}")
-    assert out is not None
-    return out
 
 
 def _emit_resize(ctx: EmitCtx, op: str, cfg: tuple[bool, bool], out: list[int]) -> None:

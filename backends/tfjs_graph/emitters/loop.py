@@ -14,6 +14,7 @@ from backends.tfjs_graph.emitters.while_loop import FunctionOps, LoopVar, Ops, w
 from backends.tfjs_graph.graph import Attr, TfGraph, TfNode, node_of
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, static_shape, tf_dtype, to_tfjs_array
 from pivot.errors import EmitError
+from pivot.graphs import node_subgraphs
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 _BODY = "body/"  # prefix of body node names inside the function: keeps them apart from argument names
@@ -25,12 +26,8 @@ def _defined(graph: ir.Graph) -> set[ir.Value]:
     values = set(graph.inputs)
     for node in graph:
         values.update(node.outputs)
-        for attr in node.attributes.values():
-            if attr.type == ir.AttributeType.GRAPH:
-                values |= _defined(attr.value)
-            elif attr.type == ir.AttributeType.GRAPHS:
-                for g in attr.value:
-                    values |= _defined(g)
+        for sub in node_subgraphs(node):
+            values |= _defined(sub)
     return values
 
 
@@ -39,11 +36,8 @@ def _used(graph: ir.Graph) -> list[ir.Value]:
     seen: dict[ir.Value, None] = {}
     for node in graph:
         seen.update((v, None) for v in node.inputs if v is not None)
-        for attr in node.attributes.values():
-            subs = [attr.value] if attr.type == ir.AttributeType.GRAPH else \
-                list(attr.value) if attr.type == ir.AttributeType.GRAPHS else []
-            for g in subs:
-                seen.update((v, None) for v in _used(g))
+        for sub in node_subgraphs(node):
+            seen.update((v, None) for v in _used(sub))
     seen.update((v, None) for v in graph.outputs)
     return list(seen)
 

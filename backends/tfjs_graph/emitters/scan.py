@@ -6,6 +6,8 @@ pushes every scan output onto a TensorList, stacked after the loop (reversed / m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import onnx_ir as ir
 
@@ -40,7 +42,7 @@ def _known_rank(value: ir.Value, what: str) -> list[int]:
     return [-1 if d is None else d for d in shape]
 
 
-def _trip_count(ctx: EmitCtx, ops: Ops, index: int, axis: int) -> str:
+def _trip_count(ctx: EmitCtx, ops: Ops, *, index: int, axis: int) -> str:
     """The length of scan input ``index`` along ``axis``: a constant when static, else read at run time."""
     dim = (ctx.shape(index) or [None] * (axis + 1))[axis]
     if isinstance(dim, int):
@@ -51,15 +53,23 @@ def _trip_count(ctx: EmitCtx, ops: Ops, index: int, axis: int) -> str:
                new_axis_mask=Attr.i(0))
 
 
-@TFJS.rule("Scan", since=9, produces={"StatelessWhile", "Less", "AddV2", "Sub", "GatherV2", "EmptyTensorList",
-                                      "TensorListPushBack", "TensorListStack", "ReverseV2", "Transpose", "Shape",
-                                      "StridedSlice"},
-           limits=("state variables and scan values are tensors", "scan inputs and outputs need a known rank",
-                   "a scan over a zero-length axis fails in tfjs when the Scan has scan outputs "
-                   "(it cannot stack an empty list)",
-                   "needs executeAsync / predictAsync"))
-def _emit_scan(ctx: EmitCtx) -> None:
-    """Scan(states..., scan_inputs...; body) -> final states..., scan_outputs..."""
+@dataclass(frozen=True)
+class _ScanSpec:
+    """A validated Scan: ``n`` state variables, ``m`` scan inputs, and the axes / directions of each scan tensor."""
+
+    body: ir.Graph
+    n: int
+    m: int
+    in_axes: list[int]
+    in_dirs: list[int]
+    out_shapes: list[list[int]]  # one body iteration's slice of each scan output
+    out_axes: list[int]
+    out_dirs: list[int]
+    out_dtypes: list[str]
+
+
+def _parse_scan(ctx: EmitCtx) -> _ScanSpec:
+    """Read and check the Scan attributes against the body and the node's arity."""
     body: ir.Graph = ctx.attr("body")
     m = int(ctx.attr("num_scan_inputs"))
     n = len(body.inputs) - m
@@ -75,54 +85,89 @@ def _emit_scan(ctx: EmitCtx) -> None:
                 for a, s in zip(_ints_attr(ctx, "scan_output_axes", k_out, 0), out_shapes, strict=True)]
     out_dirs = _directions(ctx, "scan_output_directions", k_out)
     out_dtypes = [tf_dtype(v.dtype) for v in body.outputs[n:]]
+    return _ScanSpec(body=body, n=n, m=m, in_axes=in_axes, in_dirs=in_dirs, out_shapes=out_shapes,
+                     out_axes=out_axes, out_dirs=out_dirs, out_dtypes=out_dtypes)
 
+
+def _initial_vars(ctx: EmitCtx, ops: Ops, spec: _ScanSpec) -> list[LoopVar]:
+    """Loop variables: iteration, trip count, states, one TensorList per scan output, its last pushed element."""
+    return [LoopVar(ops.ints(0), _I32), LoopVar(_trip_count(ctx, ops, index=spec.n, axis=spec.in_axes[0]), _I32),
+            *(LoopVar(ctx.input(k), tf_dtype(ctx.dtype(k))) for k in range(spec.n)),
+            *(LoopVar(ops("EmptyTensorList", ops.ints(shape), ops.ints(-1), t=None, element_dtype=Attr.dtype(dt),
+                          shape_type=Attr.dtype(_I32)), "DT_VARIANT")
+              for shape, dt in zip(spec.out_shapes, spec.out_dtypes, strict=True)),
+            # As in Loop: each pushed element is also carried out of the body, which keeps it alive in tfjs.
+            *(LoopVar(ops.const(np.zeros((), _NP[dt])), dt) for dt in spec.out_dtypes)]
+
+
+def _bind_scan_inputs(ctx: EmitCtx, f: FunctionOps, a: list[str], spec: _ScanSpec, emitter: SubgraphBody) -> None:
+    """Bind the body's scan inputs to this iteration's slices (counted from the back for reverse directions)."""
+    last = None
+    for j in range(spec.m):
+        value = ctx.node.inputs[spec.n + j]
+        assert value is not None
+        source = f.capture(ctx.input(spec.n + j), tf_dtype(value.dtype))
+        if spec.in_dirs[j]:
+            last = last or f("Sub", a[1], f.ints(1), t=_I32)
+            index = f("Sub", last, a[0], t=_I32)
+        else:
+            index = a[0]
+        element = f("GatherV2", source, index, f.ints(spec.in_axes[j]), t=None, batch_dims=Attr.i(0))
+        emitter.sub.unique(element)  # reserve: no body node may take this name
+        emitter.env[spec.body.inputs[spec.n + j]] = element
+        shape = static_shape(spec.body.inputs[spec.n + j])
+        if shape is not None:
+            emitter.sub.shapes[element] = shape
+
+
+def _scan_step(ctx: EmitCtx, f: FunctionOps, a: list[str], spec: _ScanSpec, emitter: SubgraphBody) -> list[str]:
+    """One iteration: bind states and slices, emit the body, push its scan outputs, advance the counter."""
+    n = spec.n
+    for k in range(n):
+        emitter.env[spec.body.inputs[k]] = a[2 + k]
+    _bind_scan_inputs(ctx, f, a, spec, emitter)
+    emitter.capture(f, a)
+    out = emitter.emit(f)
+    pushed = [f("TensorListPushBack", a[2 + n + j], out[n + j], t=None, element_dtype=Attr.dtype(dt))
+              for j, dt in enumerate(spec.out_dtypes)]
+    return [f("AddV2", a[0], f.ints(1), t=_I32), a[1], *out[:n], *pushed, *out[n:]]
+
+
+def _scan_output(ops: Ops, tensor_list: str, shape: list[int], dt: str, reverse: int, axis: int) -> str:
+    """Stack one scan output's TensorList, reversed and with the scan axis moved to ``axis`` as asked."""
+    stacked = ops("TensorListStack", tensor_list, ops.ints(shape), t=None, element_dtype=Attr.dtype(dt),
+                  num_elements=Attr.i(-1))
+    if reverse:
+        stacked = ops("ReverseV2", stacked, ops.ints([0]), t=dt, Tidx=Attr.dtype(_I32))
+    if axis:
+        perm = [*range(1, axis + 1), 0, *range(axis + 1, len(shape) + 1)]
+        stacked = ops("Transpose", stacked, ops.ints(perm), t=dt, Tperm=Attr.dtype(_I32))
+    return stacked
+
+
+@TFJS.rule("Scan", since=9, produces={"StatelessWhile", "Less", "AddV2", "Sub", "GatherV2", "EmptyTensorList",
+                                      "TensorListPushBack", "TensorListStack", "ReverseV2", "Transpose", "Shape",
+                                      "StridedSlice"},
+           limits=("state variables and scan values are tensors", "scan inputs and outputs need a known rank",
+                   "a scan over a zero-length axis fails in tfjs when the Scan has scan outputs "
+                   "(it cannot stack an empty list)",
+                   "needs executeAsync / predictAsync"))
+def _emit_scan(ctx: EmitCtx) -> None:
+    """Scan(states..., scan_inputs...; body) -> final states..., scan_outputs..."""
+    spec = _parse_scan(ctx)
     ops = Ops(ctx)
-    loop_vars = [LoopVar(ops.ints(0), _I32), LoopVar(_trip_count(ctx, ops, n, in_axes[0]), _I32),
-                 *(LoopVar(ctx.input(k), tf_dtype(ctx.dtype(k))) for k in range(n)),
-                 *(LoopVar(ops("EmptyTensorList", ops.ints(shape), ops.ints(-1), t=None, element_dtype=Attr.dtype(dt),
-                               shape_type=Attr.dtype(_I32)), "DT_VARIANT")
-                   for shape, dt in zip(out_shapes, out_dtypes, strict=True)),
-                 # As in Loop: each pushed element is also carried out of the body, which keeps it alive in tfjs.
-                 *(LoopVar(ops.const(np.zeros((), _NP[dt])), dt) for dt in out_dtypes)]
-    emitter = SubgraphBody(ctx, body, "Scan body")
+    loop_vars = _initial_vars(ctx, ops, spec)
+    emitter = SubgraphBody(ctx, spec.body, "Scan body")
 
     def step(f: FunctionOps, a: list[str]) -> list[str]:
-        for k in range(n):
-            emitter.env[body.inputs[k]] = a[2 + k]
-        last = None
-        for j in range(m):
-            value = ctx.node.inputs[n + j]
-            assert value is not None
-            source = f.capture(ctx.input(n + j), tf_dtype(value.dtype))
-            if in_dirs[j]:
-                last = last or f("Sub", a[1], f.ints(1), t=_I32)
-                index = f("Sub", last, a[0], t=_I32)
-            else:
-                index = a[0]
-            element = f("GatherV2", source, index, f.ints(in_axes[j]), t=None, batch_dims=Attr.i(0))
-            emitter.sub.unique(element)  # reserve: no body node may take this name
-            emitter.env[body.inputs[n + j]] = element
-            shape = static_shape(body.inputs[n + j])
-            if shape is not None:
-                emitter.sub.shapes[element] = shape
-        emitter.capture(f, a)
-        out = emitter.emit(f)
-        pushed = [f("TensorListPushBack", a[2 + n + j], out[n + j], t=None, element_dtype=Attr.dtype(dt))
-                  for j, dt in enumerate(out_dtypes)]
-        return [f("AddV2", a[0], f.ints(1), t=_I32), a[1], *out[:n], *pushed, *out[n:]]
+        return _scan_step(ctx, f, a, spec, emitter)
 
     def more(f: FunctionOps, a: list[str]) -> str:
         return f("Less", a[0], a[1], t=_I32)
 
     final = while_loop(ops, loop_vars, more, step, "scan")
-    for k in range(n):
+    for k in range(spec.n):
         ctx.set_output(k, final[2 + k])
-    for j, (shape, dt) in enumerate(zip(out_shapes, out_dtypes, strict=True)):
-        stacked = ops("TensorListStack", final[2 + n + j], ops.ints(shape), t=None, element_dtype=Attr.dtype(dt),
-                      num_elements=Attr.i(-1))
-        if out_dirs[j]:
-            stacked = ops("ReverseV2", stacked, ops.ints([0]), t=dt, Tidx=Attr.dtype(_I32))
-        if out_axes[j]:
-            perm = [*range(1, out_axes[j] + 1), 0, *range(out_axes[j] + 1, len(shape) + 1)]
-            stacked = ops("Transpose", stacked, ops.ints(perm), t=dt, Tperm=Attr.dtype(_I32))
-        ctx.set_output(n + j, stacked)
+    for j, (shape, dt) in enumerate(zip(spec.out_shapes, spec.out_dtypes, strict=True)):
+        stacked = _scan_output(ops, final[2 + spec.n + j], shape, dt, reverse=spec.out_dirs[j], axis=spec.out_axes[j])
+        ctx.set_output(spec.n + j, stacked)

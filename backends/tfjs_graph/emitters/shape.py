@@ -6,11 +6,9 @@ import math
 
 import numpy as np
 
-from backends.tfjs_graph.emitters.common import const_ints, int_const, invalid, normalize_axis, t_attr
+from backends.tfjs_graph.emitters.common import I32, const_ints, int_const, invalid, normalize_axis, t_attr
 from backends.tfjs_graph.graph import Attr, Shape
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
-
-_I32 = {"T": Attr.dtype("DT_INT32")}
 
 
 def _static(shape: Shape | None) -> list[int] | None:
@@ -41,14 +39,14 @@ def _zeros_copied(ctx: EmitCtx, shape: str, n: int | None) -> str:
     if n is not None:
         idx = int_const(ctx, [min(i, rank - 1) for i in range(n)], "zero_idx")
     else:
-        count = ctx.add("Size", [shape], {"out_type": Attr.dtype("DT_INT32"), **_I32}, suffix="shape_len")
+        count = ctx.add("Size", [shape], {"out_type": Attr.dtype("DT_INT32"), **I32}, suffix="shape_len")
         positions = ctx.add("Range", [int_const(ctx, 0, "range/start"), count, int_const(ctx, 1, "range/delta")],
                             {"Tidx": Attr.dtype("DT_INT32")}, suffix="positions")
-        idx = ctx.add("Minimum", [positions, int_const(ctx, rank - 1, "last_axis")], _I32, suffix="zero_idx")
+        idx = ctx.add("Minimum", [positions, int_const(ctx, rank - 1, "last_axis")], I32, suffix="zero_idx")
     dims = ctx.add("GatherV2", [_shape_of(ctx, ctx.input(0)), idx, int_const(ctx, 0, "zero_axis")],
                    {"batch_dims": Attr.i(0), "Tparams": Attr.dtype("DT_INT32")}, suffix="in_dims")
-    is_zero = ctx.add("Equal", [shape, int_const(ctx, 0, "zero")], _I32, suffix="is_zero")
-    return ctx.add("SelectV2", [is_zero, dims, shape], _I32, suffix="shape")
+    is_zero = ctx.add("Equal", [shape, int_const(ctx, 0, "zero")], I32, suffix="is_zero")
+    return ctx.add("SelectV2", [is_zero, dims, shape], I32, suffix="shape")
 
 
 @TFJS.rule("Reshape", produces={"Reshape", "Shape", "GatherV2", "Equal", "SelectV2", "Size", "Range", "Minimum"},
@@ -98,7 +96,7 @@ def _emit_flatten(ctx: EmitCtx) -> None:
     else:
         dims = _shape_of(ctx, ctx.input(0))
         parts = [_dim_prod(ctx, dims, 0, axis, "outer"), _dim_prod(ctx, dims, axis, rank, "inner")]
-        target = ctx.add("ConcatV2", [*parts, int_const(ctx, 0, "axis")], {"N": Attr.i(2), **_I32}, suffix="shape")
+        target = ctx.add("ConcatV2", [*parts, int_const(ctx, 0, "axis")], {"N": Attr.i(2), **I32}, suffix="shape")
     ctx.set_output(0, _reshape(ctx, ctx.input(0), target))
 
 
@@ -107,7 +105,7 @@ def _dim_prod(ctx: EmitCtx, dims: str, begin: int, end: int, suffix: str) -> str
     part = ctx.add("StridedSlice", [dims, int_const(ctx, [begin], f"{suffix}/begin"),
                                     int_const(ctx, [end], f"{suffix}/end"), int_const(ctx, [1], f"{suffix}/strides")],
                    _mask_attrs(0, 0), suffix=f"{suffix}/dims")
-    return ctx.add("Prod", [part, int_const(ctx, [0], f"{suffix}/axes")], {"keep_dims": Attr.b(True), **_I32},
+    return ctx.add("Prod", [part, int_const(ctx, [0], f"{suffix}/axes")], {"keep_dims": Attr.b(True), **I32},
                    suffix=suffix)
 
 
@@ -167,14 +165,14 @@ def _chunk_sizes(ctx: EmitCtx, axis: int, n: int) -> str:
     """min(max(dim - k * c, 0), c) for k < n with c = ceil(dim / n), dim the run-time size of ``axis``."""
     dims = _shape_of(ctx, ctx.input(0), "chunk/shape")
     dim = ctx.add("StridedSlice", [dims, int_const(ctx, [axis], "chunk/begin"), int_const(ctx, [axis + 1], "chunk/end"),
-                                   int_const(ctx, [1], "chunk/strides")], {**_mask_attrs(0, 0), **_I32},
+                                   int_const(ctx, [1], "chunk/strides")], {**_mask_attrs(0, 0), **I32},
                   suffix="chunk/dim")
-    c = ctx.add("FloorDiv", [ctx.add("AddV2", [dim, int_const(ctx, n - 1, "chunk/n_m1")], _I32, suffix="chunk/up"),
-                             int_const(ctx, n, "chunk/n")], _I32, suffix="chunk/size")
-    starts = ctx.add("Mul", [c, int_const(ctx, list(range(n)), "chunk/k")], _I32, suffix="chunk/starts")
-    rest = ctx.add("Sub", [dim, starts], _I32, suffix="chunk/rest")
-    rest = ctx.add("Maximum", [rest, int_const(ctx, 0, "chunk/zero")], _I32, suffix="chunk/nonneg")
-    return ctx.add("Minimum", [rest, c], _I32, suffix="chunk/sizes")
+    c = ctx.add("FloorDiv", [ctx.add("AddV2", [dim, int_const(ctx, n - 1, "chunk/n_m1")], I32, suffix="chunk/up"),
+                             int_const(ctx, n, "chunk/n")], I32, suffix="chunk/size")
+    starts = ctx.add("Mul", [c, int_const(ctx, list(range(n)), "chunk/k")], I32, suffix="chunk/starts")
+    rest = ctx.add("Sub", [dim, starts], I32, suffix="chunk/rest")
+    rest = ctx.add("Maximum", [rest, int_const(ctx, 0, "chunk/zero")], I32, suffix="chunk/nonneg")
+    return ctx.add("Minimum", [rest, c], I32, suffix="chunk/sizes")
 
 
 def _bind_outputs(ctx: EmitCtx, ref: str, n: int) -> None:
@@ -256,7 +254,7 @@ def _emit_shape(ctx: EmitCtx) -> None:
     ref = _shape_of(ctx, ctx.input(0), "")
     if (start, end) != (0, rank):
         ref = ctx.add("Slice", [ref, int_const(ctx, [start], "begin"), int_const(ctx, [end - start], "size")],
-                      _I32, suffix="slice")
+                      I32, suffix="slice")
     ctx.set_output(0, ref)
 
 

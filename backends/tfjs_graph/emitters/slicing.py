@@ -8,12 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import onnx_ir as ir
 
-from backends.tfjs_graph.emitters.common import const_ints, int_const, invalid, normalize_axis, t_attr, table
+from backends.tfjs_graph.emitters.common import I32, const_ints, int_const, invalid, normalize_axis, t_attr, table
 from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
-_I32 = {"T": Attr.dtype("DT_INT32")}
 
 
 def _clamp32(v: int) -> int:
@@ -21,15 +20,15 @@ def _clamp32(v: int) -> int:
     return min(max(int(v), _I32_MIN), _I32_MAX)
 
 
-def _masks(begin_mask: int, end_mask: int) -> dict[str, Attr]:
+def _masks(begin_mask: int, end_mask: int, shrink_mask: int = 0) -> dict[str, Attr]:
     return {"begin_mask": Attr.i(begin_mask), "end_mask": Attr.i(end_mask), "ellipsis_mask": Attr.i(0),
-            "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(0)}
+            "new_axis_mask": Attr.i(0), "shrink_axis_mask": Attr.i(shrink_mask)}
 
 
 def _strided(ctx: EmitCtx, x: str, begin: str, end: str, strides: Sequence[int], masks: tuple[int, int],
-             suffix: str = "") -> str:
+             suffix: str = "", shrink_mask: int = 0) -> str:
     inputs = [x, begin, end, int_const(ctx, list(strides), f"{suffix}/strides" if suffix else "strides")]
-    return ctx.add("StridedSlice", inputs, {**_masks(*masks), **t_attr(ctx)}, suffix=suffix)
+    return ctx.add("StridedSlice", inputs, {**_masks(*masks, shrink_mask), **t_attr(ctx)}, suffix=suffix)
 
 
 def _slice_start(start: int, step: int, dim: int | None) -> int | None:
@@ -53,10 +52,10 @@ def _run_time_begin(ctx: EmitCtx, begin: list[int], late: dict[int, int]) -> str
     starts = [late.get(a, b) for a, b in enumerate(begin)]
     dims = ctx.add("Shape", [ctx.input(0)], {"out_type": Attr.dtype("DT_INT32")}, suffix="begin/shape")
     shifted = ctx.add("AddV2", [int_const(ctx, starts, "begin/starts"),
-                                ctx.add("Mul", [dims, int_const(ctx, mask, "begin/mask")], _I32, suffix="begin/dims")],
-                      _I32, suffix="begin/shifted")
+                                ctx.add("Mul", [dims, int_const(ctx, mask, "begin/mask")], I32, suffix="begin/dims")],
+                      I32, suffix="begin/shifted")
     lower = [0 if a in late else _I32_MIN for a in range(rank)]
-    return ctx.add("Maximum", [shifted, int_const(ctx, lower, "begin/lower")], _I32, suffix="begin")
+    return ctx.add("Maximum", [shifted, int_const(ctx, lower, "begin/lower")], I32, suffix="begin")
 
 
 @TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2", "Shape", "Mul", "AddV2", "Maximum", "ReverseV2",
@@ -140,9 +139,9 @@ def _full_index(ctx: EmitCtx, i: int, axes: list[int], rank: int, suffix: str) -
     if axes == list(range(rank)):
         return ctx.input(i)
     inputs = [ctx.input(i), int_const(ctx, [0], f"{suffix}/zero"), int_const(ctx, 0, f"{suffix}/axis")]
-    padded = ctx.add("ConcatV2", inputs, {"N": Attr.i(2), **_I32}, suffix=f"{suffix}/padded")
+    padded = ctx.add("ConcatV2", inputs, {"N": Attr.i(2), **I32}, suffix=f"{suffix}/padded")
     where = [axes.index(d) if d in axes else len(axes) for d in range(rank)]
-    return _gather(ctx, padded, int_const(ctx, where, f"{suffix}/idx"), 0, f"{suffix}/full", _I32)
+    return _gather(ctx, padded, int_const(ctx, where, f"{suffix}/idx"), 0, f"{suffix}/full", I32)
 
 
 def _gather(ctx: EmitCtx, x: str, idx: str, axis: int, suffix: str = "", attrs: dict[str, Attr] | None = None) -> str:
@@ -156,7 +155,7 @@ def _dim_ref(ctx: EmitCtx, dims: Sequence[int | None], axes: Sequence[int], suff
         return int_const(ctx, [int(dims[a] or 0) for a in axes] if len(axes) != 1 else int(dims[axes[0]] or 0), suffix)
     shape = ctx.add("Shape", [ctx.input(0)], suffix=f"{suffix}/shape")
     idx = int_const(ctx, list(axes) if len(axes) != 1 else axes[0], f"{suffix}/idx")
-    return _gather(ctx, shape, idx, 0, suffix, _I32)
+    return _gather(ctx, shape, idx, 0, suffix, I32)
 
 
 def _wrapped(ctx: EmitCtx, i: int, dims: Sequence[int | None], axes: Sequence[int], suffix: str = "indices") -> str:
@@ -169,7 +168,7 @@ def _wrapped(ctx: EmitCtx, i: int, dims: Sequence[int | None], axes: Sequence[in
         sizes = sizes[0] if len(axes) == 1 else sizes
         return ctx.constant(np.where(idx < 0, idx + sizes, idx).astype(np.int64), suffix)
     # In-range indices are in [-d, d-1], where floor-mod by d is exact.
-    return ctx.add("FloorMod", [ctx.input(i), _dim_ref(ctx, dims, axes, f"{suffix}/dims")], _I32, suffix=suffix)
+    return ctx.add("FloorMod", [ctx.input(i), _dim_ref(ctx, dims, axes, f"{suffix}/dims")], I32, suffix=suffix)
 
 
 @TFJS.rule("Gather", produces={"GatherV2", "FloorMod", "Shape", "StridedSlice"})
@@ -212,12 +211,8 @@ def _run_slice(ctx: EmitCtx, rank: int, axis: int, run: tuple[int, int, bool]) -
     begin, end = [0] * rank, [0] * rank
     begin[axis], end[axis] = start, start + count
     free = ((1 << rank) - 1) & ~(1 << axis)
-    strides = int_const(ctx, [1] * rank, "strides")
-    inputs = [ctx.input(0), int_const(ctx, begin, "begin"), int_const(ctx, end, "end"), strides]
-    attrs = {**_masks(free, free), **t_attr(ctx)}
-    if scalar:
-        attrs["shrink_axis_mask"] = Attr.i(1 << axis)
-    return ctx.add("StridedSlice", inputs, attrs)
+    return _strided(ctx, ctx.input(0), int_const(ctx, begin, "begin"), int_const(ctx, end, "end"), [1] * rank,
+                    (free, free), shrink_mask=(1 << axis) if scalar else 0)
 
 
 def _grid(ctx: EmitCtx, shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
@@ -234,7 +229,7 @@ def _positions(ctx: EmitCtx, ref: str, rank: int, dims: Sequence[int], suffix: s
     (tfjs-wasm's Cumsum of an empty tensor throws, e.g. a detector's pyramid level that receives no boxes).
     """
     shape = ctx.add("Shape", [ref], {"out_type": Attr.dtype("DT_INT32")}, suffix=f"{suffix}/shape")
-    zeros = ctx.add("ZerosLike", [ref], _I32, suffix=f"{suffix}/zeros")
+    zeros = ctx.add("ZerosLike", [ref], I32, suffix=f"{suffix}/zeros")
     out = {}
     for d in dims:
         size = _strided(ctx, shape, int_const(ctx, [d], f"{suffix}/at{d}"), int_const(ctx, [d + 1], f"{suffix}/to{d}"),
@@ -242,9 +237,9 @@ def _positions(ctx: EmitCtx, ref: str, rank: int, dims: Sequence[int], suffix: s
         bounds = [int_const(ctx, 0, f"{suffix}/start{d}"), size, int_const(ctx, 1, f"{suffix}/step{d}")]
         steps = ctx.add("Range", bounds, {"Tidx": Attr.dtype("DT_INT32")}, suffix=f"{suffix}/range{d}")
         along = [1] * d + [-1] + [1] * (rank - d - 1)
-        column = ctx.add("Reshape", [steps, int_const(ctx, along, f"{suffix}/along{d}")], _I32,
+        column = ctx.add("Reshape", [steps, int_const(ctx, along, f"{suffix}/along{d}")], I32,
                          suffix=f"{suffix}/column{d}")
-        out[d] = ctx.add("AddV2", [zeros, column], _I32, suffix=f"{suffix}/pos{d}")
+        out[d] = ctx.add("AddV2", [zeros, column], I32, suffix=f"{suffix}/pos{d}")
     return out
 
 
@@ -259,11 +254,11 @@ def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> 
     idx = _wrapped(ctx, i, ctx.shape(0) or (), [axis])
     if None in idx_shape:  # the coordinate grid is computed at run time
         pos = _positions(ctx, idx, rank, [d for d in range(rank) if d != axis], f"{suffix}/grid")
-        parts = [ctx.add("ExpandDims", [pos.get(d, idx), int_const(ctx, -1, f"{suffix}/expand_axis{d}")], _I32,
+        parts = [ctx.add("ExpandDims", [pos.get(d, idx), int_const(ctx, -1, f"{suffix}/expand_axis{d}")], I32,
                          suffix=f"{suffix}/expand{d}") for d in range(rank)]
         if len(parts) == 1:
             return parts[0]
-        return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **_I32},
+        return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **I32},
                        suffix=suffix)
     static = [int(d) for d in idx_shape if d is not None]
     value = ctx.graph.const_value(idx)
@@ -271,14 +266,14 @@ def _element_coords(ctx: EmitCtx, i: int, axis: int, suffix: str = "coords") -> 
         coords = _grid(ctx, static, range(rank))
         coords[..., axis] = value
         return ctx.constant(coords, suffix)
-    parts = [ctx.add("ExpandDims", [idx, int_const(ctx, -1, f"{suffix}/expand_axis")], _I32, suffix=f"{suffix}/expand")]
+    parts = [ctx.add("ExpandDims", [idx, int_const(ctx, -1, f"{suffix}/expand_axis")], I32, suffix=f"{suffix}/expand")]
     if axis > 0:
         parts.insert(0, ctx.constant(_grid(ctx, static, range(axis)), f"{suffix}/before"))
     if axis < rank - 1:
         parts.append(ctx.constant(_grid(ctx, static, range(axis + 1, rank)), f"{suffix}/after"))
     if len(parts) == 1:
         return parts[0]
-    return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **_I32},
+    return ctx.add("ConcatV2", [*parts, int_const(ctx, -1, f"{suffix}/axis")], {"N": Attr.i(len(parts)), **I32},
                    suffix=suffix)
 
 
@@ -310,12 +305,12 @@ def _emit_gather_nd(ctx: EmitCtx) -> None:
         if None in idx_shape:  # the batch coordinates of each index row, computed at run time
             pos = _positions(ctx, idx, len(idx_shape), list(range(b)), "batch")
             last = len(idx_shape) - 1
-            batch = [_gather(ctx, pos[d], int_const(ctx, [0], f"batch/first{d}"), last, f"batch/col{d}", _I32)
+            batch = [_gather(ctx, pos[d], int_const(ctx, [0], f"batch/first{d}"), last, f"batch/col{d}", I32)
                      for d in range(b)]
         else:
             batch = [ctx.constant(_grid(ctx, [int(d) for d in idx_shape[:-1] if d is not None], range(b)), "batch")]
         idx = ctx.add("ConcatV2", [*batch, idx, int_const(ctx, -1, "concat_axis")],
-                      {"N": Attr.i(len(batch) + 1), **_I32}, suffix="full_indices")
+                      {"N": Attr.i(len(batch) + 1), **I32}, suffix="full_indices")
     ctx.set_output(0, ctx.add("GatherNd", [ctx.input(0), idx], t_attr(ctx)))
 
 
@@ -412,28 +407,28 @@ def _run_time_paddings(ctx: EmitCtx, rank: int) -> str:
     n = (ctx.shape(1) or (None,))[0]
     if n is not None and n != 2 * len(axes):
         raise invalid(ctx, f"{n} pads for {len(axes)} padded axes (2 per axis)")
-    pairs = ctx.add("Reshape", [ctx.input(1), int_const(ctx, [2, len(axes)], "pads/shape")], _I32, suffix="pads/pairs")
-    pairs = ctx.add("Transpose", [pairs, int_const(ctx, [1, 0], "pads/perm")], _I32, suffix="pads/per_axis")
+    pairs = ctx.add("Reshape", [ctx.input(1), int_const(ctx, [2, len(axes)], "pads/shape")], I32, suffix="pads/pairs")
+    pairs = ctx.add("Transpose", [pairs, int_const(ctx, [1, 0], "pads/perm")], I32, suffix="pads/per_axis")
     if axes == list(range(rank)):
         return pairs
     zeros = int_const(ctx, np.zeros((1, 2), np.int64), "pads/zeros")
-    padded = ctx.add("ConcatV2", [pairs, zeros, int_const(ctx, 0, "pads/axis")], {"N": Attr.i(2), **_I32},
+    padded = ctx.add("ConcatV2", [pairs, zeros, int_const(ctx, 0, "pads/axis")], {"N": Attr.i(2), **I32},
                      suffix="pads/padded")
     where = [axes.index(d) if d in axes else len(axes) for d in range(rank)]
-    return _gather(ctx, padded, int_const(ctx, where, "pads/idx"), 0, "pads/full", _I32)
+    return _gather(ctx, padded, int_const(ctx, where, "pads/idx"), 0, "pads/full", I32)
 
 
 def _run_time_crop(ctx: EmitCtx, x: str, paddings: str) -> tuple[str, str]:
     """Negative run-time pads remove elements: Slice them off, then pad by the positive parts only."""
-    neg = ctx.add("Maximum", [ctx.add("Neg", [paddings], _I32, suffix="crop/neg"), int_const(ctx, 0, "crop/zero")],
-                  _I32, suffix="crop/amounts")
-    begin = _gather(ctx, neg, int_const(ctx, 0, "crop/first"), 1, "crop/begin", _I32)
-    removed = ctx.add("Sum", [neg, int_const(ctx, [1], "crop/sum_axis")], {"keep_dims": Attr.b(False), **_I32},
+    neg = ctx.add("Maximum", [ctx.add("Neg", [paddings], I32, suffix="crop/neg"), int_const(ctx, 0, "crop/zero")],
+                  I32, suffix="crop/amounts")
+    begin = _gather(ctx, neg, int_const(ctx, 0, "crop/first"), 1, "crop/begin", I32)
+    removed = ctx.add("Sum", [neg, int_const(ctx, [1], "crop/sum_axis")], {"keep_dims": Attr.b(False), **I32},
                       suffix="crop/removed")
     size = ctx.add("Sub", [ctx.add("Shape", [x], {"out_type": Attr.dtype("DT_INT32")}, suffix="crop/shape"), removed],
-                   _I32, suffix="crop/size")
+                   I32, suffix="crop/size")
     cropped = ctx.add("Slice", [x, begin, size], {"Index": Attr.dtype("DT_INT32"), **t_attr(ctx)}, suffix="crop")
-    positive = ctx.add("Maximum", [paddings, int_const(ctx, 0, "pads/zero")], _I32, suffix="pads/positive")
+    positive = ctx.add("Maximum", [paddings, int_const(ctx, 0, "pads/zero")], I32, suffix="pads/positive")
     return cropped, positive
 
 
