@@ -3,24 +3,59 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 from frontends.base import Frontend, FrontendOptions
-from frontends.keras.frontend import KerasH5Frontend, KerasZipFrontend, TfjsLayersFrontend
-from frontends.onnx_file import OnnxFrontend
-from frontends.tensorflow import KerasSavedModelFrontend, TfFrozenModelFrontend, TfHubFrontend, TfSavedModelFrontend
 from pivot.errors import InputError
 
 __all__ = ["DIRECT_FORMATS", "FRONTENDS", "Frontend", "FrontendOptions", "check_source", "detect", "detect_format",
            "get", "input_formats"]
 
-# Frontends that lower their format to the ONNX pivot.
-FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
-    OnnxFrontend(), KerasH5Frontend(), KerasZipFrontend(), TfjsLayersFrontend(), TfSavedModelFrontend(),
-    KerasSavedModelFrontend(), TfFrozenModelFrontend(), TfHubFrontend())}
+
+
+class _LazyFrontends(MutableMapping[str, Frontend]):
+    """Frontends by name, each module imported at its first use: an ONNX file never loads h5py or the TF readers."""
+
+    def __init__(self, classes: dict[str, str]) -> None:
+        self._classes = classes  # name -> "module:Class", in sniffing order
+        self._made: dict[str, Frontend] = {}
+
+    def __getitem__(self, name: str) -> Frontend:
+        if name not in self._made:
+            module, _, cls = self._classes[name].partition(":")
+            self._made[name] = getattr(importlib.import_module(module), cls)()
+        return self._made[name]
+
+    def __setitem__(self, name: str, frontend: Frontend) -> None:
+        self._classes.setdefault(name, "")
+        self._made[name] = frontend
+
+    def __delitem__(self, name: str) -> None:
+        del self._classes[name]
+        self._made.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes  # without importing the frontend
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._classes))
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+
+# Frontends that lower their format to the ONNX pivot (sniffed in this order).
+FRONTENDS: MutableMapping[str, Frontend] = _LazyFrontends({
+    "onnx": "frontends.onnx_file:OnnxFrontend", "keras": "frontends.keras.frontend:KerasH5Frontend",
+    "keras_keras": "frontends.keras.frontend:KerasZipFrontend",
+    "tfjs_layers_model": "frontends.keras.frontend:TfjsLayersFrontend",
+    "tf_saved_model": "frontends.tensorflow:TfSavedModelFrontend",
+    "keras_saved_model": "frontends.tensorflow:KerasSavedModelFrontend",
+    "tf_frozen_model": "frontends.tensorflow:TfFrozenModelFrontend", "tf_hub": "frontends.tensorflow:TfHubFrontend"})
 
 # Formats read only by a direct route of tfjs_pivot.convert (no pivot), with their sniff functions.
 DIRECT_FORMATS: dict[str, Callable[[Path], bool]] = {}
@@ -84,15 +119,16 @@ def detect_format(path: Path) -> str:
     """
     check_source(path)
     head = _head(path) if path.is_file() else None
-    sniffs = [(f.name, f.sniff) for f in FRONTENDS.values()] + list(DIRECT_FORMATS.items())
-    for name, sniff in sniffs:
-        if (head is None or head.lstrip().startswith(_MAGIC.get(name, b""))) and _claims(sniff, path):
+    for name in [*FRONTENDS, *DIRECT_FORMATS]:  # a frontend loads only when its magic bytes fit
+        if head is not None and not head.lstrip().startswith(_MAGIC.get(name, b"")):
+            continue
+        if _claims(FRONTENDS[name].sniff if name in FRONTENDS else DIRECT_FORMATS[name], path):
             return name
     # The content is not recognised: trust a telling suffix, so that the frontend says what is wrong.
     by_suffix = _SUFFIXES.get(path.suffix.lower()) or _SUFFIXES.get(path.name.lower())
     if by_suffix in FRONTENDS and head is None and by_suffix in _FILE_FORMATS:
         raise InputError(f"{path}: is a directory; {by_suffix} input is one file")
-    if by_suffix in FRONTENDS:
+    if by_suffix is not None and by_suffix in FRONTENDS:
         return by_suffix
     raise InputError(f"{path}: cannot tell the input format; pass --input-format")
 

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from pivot.version import __version__
+from typing import Any
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read when asked: importlib.metadata costs ``tfjs-pivot --help`` ~10 ms."""
+    if name != "__version__":
+        raise AttributeError(f"module 'pivot' has no attribute {name!r}")
+    from pivot.version import __version__
+
+    return __version__

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pivot.version import __version__
-
 if TYPE_CHECKING:
+    from pivot.version import __version__
     from tfjs_pivot.convert import ConvertOptions, ConvertResult, convert, convert_model
     from tfjs_pivot.jax_api import convert_jax
 
 __all__ = ["ConvertOptions", "ConvertResult", "__version__", "convert", "convert_jax", "convert_model"]
 
-# Lazy: ``tfjs-pivot --version`` and ``--help`` must not import the frontends, backends or frameworks.
-_LAZY = {"convert": "tfjs_pivot.convert", "convert_model": "tfjs_pivot.convert",
+# Lazy: ``tfjs-pivot --version`` and ``--help`` must not import the frontends, backends or frameworks (nor
+# importlib.metadata for ``--help``).
+_LAZY = {"__version__": "pivot.version", "convert": "tfjs_pivot.convert", "convert_model": "tfjs_pivot.convert",
          "ConvertOptions": "tfjs_pivot.convert", "ConvertResult": "tfjs_pivot.convert",
          "convert_jax": "tfjs_pivot.jax_api"}
 

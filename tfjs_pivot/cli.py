@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 import stat
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-import frontends
-from backends.base import BackendOptions
-from backends.tfjs_graph.support import TFJS_BACKENDS
-from frontends.base import FrontendOptions
 from pivot.errors import ConversionError, InputError, OutputError
-from pivot.version import __version__
-from tfjs_format.quantize import QuantizationSpec
-from tfjs_format.summary import SizeSummary
-from tfjs_pivot.audit_render import RENDERERS
-from tfjs_pivot.cli_args import OptionalValueCommand, parse_dims, parse_input_shapes, pin_options
-from tfjs_pivot.cli_group import DEBUG_FLAG, PivotGroup, one_line
-from tfjs_pivot.convert import ConvertOptions, ConvertResult, convert, output_formats
-from tfjs_pivot.progress import Progress, reporter
-from tfjs_pivot.validate import ValidateOptions, ValidationReport, validate
-from tfjs_pivot.validate_render import render_validation
+from tfjs_pivot.cli_args import LazyChoice, OptionalValueCommand, parse_dims, parse_input_shapes, pin_options
+from tfjs_pivot.cli_group import DEBUG_FLAG, LazyCommand, PivotGroup, one_line
+
+if TYPE_CHECKING:  # the modules behind these import onnx, onnx_ir and the frontends: loaded by the commands
+    from tfjs_pivot.convert import ConvertOptions, ConvertResult
+    from tfjs_pivot.progress import Progress
+    from tfjs_pivot.validate import ValidateOptions, ValidationReport
 
 _QUANTIZE_HELP = ("Store matching float32 weights as {}: comma-separated shell-style patterns of weight names; "
                   "without a value, all weights.")
@@ -40,6 +33,10 @@ _FRAMEWORKS = ("onnx-ir", "tf2onnx", "tensorflow", "tensorflow-cpu", "tf-keras",
 
 def version_lines() -> list[str]:
     """tfjs-pivot's version, onnx and onnxruntime, each installed framework, and the pinned TensorFlow.js."""
+    from importlib import metadata  # its import costs --help ~10 ms
+
+    from pivot.version import __version__
+
     lines = [f"tfjs-pivot {__version__}", f"  python         {platform.python_version()}"]
     for dist in ("onnx", "onnxruntime", *_FRAMEWORKS):
         try:
@@ -53,12 +50,60 @@ def version_lines() -> list[str]:
 
 def _tfjs_version() -> str:
     """The pinned @tensorflow/tfjs of the Node runtime, and whether ``npm ci`` installed it."""
-    from backends.tfjs_runtime import RUNTIME_DIR
-
-    pinned = json.loads((RUNTIME_DIR / "package.json").read_text())["dependencies"]["@tensorflow/tfjs"]
-    installed = RUNTIME_DIR / "node_modules" / "@tensorflow" / "tfjs" / "package.json"
+    runtime = _runtime_dir()
+    pinned = json.loads((runtime / "package.json").read_text())["dependencies"]["@tensorflow/tfjs"]
+    installed = runtime / "node_modules" / "@tensorflow" / "tfjs" / "package.json"
     state = "installed" if installed.is_file() else "not installed: npm ci --prefix backends/tfjs_runtime"
     return f"{pinned} (Node runtime, {state})"
+
+
+def _input_formats() -> list[str]:
+    import frontends
+
+    return frontends.input_formats()
+
+
+def _output_formats() -> list[str]:
+    from tfjs_pivot.convert import output_formats
+
+    return output_formats()
+
+
+def _audit_formats() -> list[str]:
+    from tfjs_pivot.audit_render import RENDERERS
+
+    return sorted(RENDERERS)
+
+
+def _tfjs_backends() -> list[str]:
+    from backends.tfjs_graph.support import TFJS_BACKENDS
+
+    return list(TFJS_BACKENDS)
+
+
+def convert(source: Path, output: Path, options: ConvertOptions) -> ConvertResult:
+    """``tfjs_pivot.convert.convert``, imported when a command runs (named here so that tests can replace it)."""
+    from tfjs_pivot.convert import convert as run
+
+    return run(source, output, options)
+
+
+def validate(source: Path, converted: Path, options: ValidateOptions) -> ValidationReport:
+    """``tfjs_pivot.validate.validate``, imported when a command runs (named here so that tests can replace it)."""
+    from tfjs_pivot.validate import validate as run
+
+    return run(source, converted, options)
+
+
+def _runtime_dir() -> Path:
+    """``backends.tfjs_runtime.RUNTIME_DIR`` found without importing ``backends`` (which loads onnx and numpy)."""
+    spec = importlib.util.find_spec("backends")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    if not roots:  # an unusual loader: ask the module itself
+        from backends.tfjs_runtime import RUNTIME_DIR
+
+        return RUNTIME_DIR
+    return Path(roots[0]).resolve() / "tfjs_runtime"
 
 
 def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
@@ -68,7 +113,14 @@ def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     ctx.exit()
 
 
-@click.group(cls=PivotGroup, context_settings={"help_option_names": ["-h", "--help"]},
+# Commands in their own modules, imported when they run (``--help`` shows the line given here).
+_LAZY_COMMANDS = {
+    "profile": LazyCommand("tfjs_pivot.profile_cli:profile",
+                           "Time a converted graph model in TensorFlow.js per op and per source node."),
+}
+
+
+@click.group(cls=PivotGroup, context_settings={"help_option_names": ["-h", "--help"]}, lazy_commands=_LAZY_COMMANDS,
              epilog="Exit status: 0 done; 1 validate mismatch or audit blocked; 2 bad input, flags or output path "
                     "(one error line); 3 internal error (a bug: rerun with --debug); 130 interrupted, 143 terminated.")
 @click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
@@ -111,10 +163,10 @@ def _max_fold_option() -> Decorator:
 
 _CONVERT_OPTIONS: list[Decorator] = [
     _value_option("input_format", "input_format", "Source format (default: detected from the path).",
-                  type=click.Choice(frontends.input_formats())),
+                  type=LazyChoice(_input_formats)),
     _value_option("output_format", "output_format",
                   "Target format (default: tfjs_graph_model; tfjs_layers_model for Keras; keras for a layers model).",
-                  type=click.Choice(output_formats())),
+                  type=LazyChoice(_output_formats)),
     _value_option("signature_name", "signature_name", "SavedModel / TF Hub: the signature (default serving_default)."),
     _value_option("saved_model_tags", "saved_model_tags", "SavedModel: comma-separated MetaGraph tags.",
                   default="serve", show_default=True),
@@ -131,7 +183,7 @@ _CONVERT_OPTIONS: list[Decorator] = [
     _bool_option("use_structured_outputs_names", "structured_outputs", False,
                  "TF: record the signature's output names (userDefinedMetadata.structuredOutputKeys)."),
     _bool_option("split_weights_by_layer", "split", False, "Layers models: one weight group per layer."),
-    click.option("--backend", "required_backend", type=click.Choice(TFJS_BACKENDS), default="wasm",
+    click.option("--backend", "required_backend", type=LazyChoice(_tfjs_backends), default="wasm",
                  show_default=True, help="Graph models: the tfjs backend that must have a kernel for every op."),
     _bool_option("skip_op_check", "skip_op_check", False,
                  "Write the graph model even when the --backend lacks kernels (the gaps are printed)."),
@@ -163,6 +215,8 @@ def _with_options(decorators: list[Decorator]) -> Decorator:
 @_with_options(_CONVERT_OPTIONS)
 def convert_cmd(source: Path, output: Path, quiet: bool, verbose: bool, check: bool, **flags: Any) -> None:
     """Convert SOURCE into the directory OUTPUT (tensorflowjs_converter's flags and spellings are accepted)."""
+    from tfjs_pivot.progress import reporter
+
     progress = reporter(quiet=quiet, verbose=verbose)
     options = convert_options(flags, progress)
     _warn(_flag_warnings(flags), quiet)
@@ -174,6 +228,11 @@ def convert_cmd(source: Path, output: Path, quiet: bool, verbose: bool, check: b
 
 def convert_options(flags: dict[str, Any], progress: Progress | None = None) -> ConvertOptions:
     """The ``ConvertOptions`` of the convert command's flags (by their parameter names)."""
+    from backends.base import BackendOptions
+    from frontends.base import FrontendOptions
+    from tfjs_format.quantize import QuantizationSpec
+    from tfjs_pivot.convert import ConvertOptions
+
     spec = QuantizationSpec.from_flags({d: flags[f"q_{d}"] for d in ("float16", "uint8", "uint16")},
                                        flags["quantization_bytes"])
     backend = BackendOptions(shard_bytes=flags["shard_bytes"], quantization=spec, split_weights_by_layer=flags["split"],
@@ -234,6 +293,8 @@ def _warn(warnings: list[str], quiet: bool) -> None:
 
 def _validate_written(source: Path, result: ConvertResult, options: ConvertOptions, progress: Progress,
                       quiet: bool) -> None:
+    from tfjs_pivot.validate import ValidateOptions
+
     if result.output_format not in ("tfjs_graph_model", "tfjs_layers_model"):
         click.echo(f"error: --validate checks TensorFlow.js outputs, not {result.output_format}", err=True)
         sys.exit(2)
@@ -253,6 +314,8 @@ def _validate_written(source: Path, result: ConvertResult, options: ConvertOptio
 
 
 def _report(result: ConvertResult, progress: Progress, quiet: bool) -> None:
+    from tfjs_format.summary import SizeSummary
+
     sizes = result.stats.get("sizes")
     progress.detail(f"{result.input_format} -> {result.output_format}: {', '.join(result.files)}")
     if result.stats.get("ops"):
@@ -279,7 +342,7 @@ def wizard_cmd(dryrun: bool) -> None:
 @main.command("validate")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("converted", type=click.Path(path_type=Path))
-@click.option("--input-format", "--input_format", "input_format", type=click.Choice(frontends.input_formats()),
+@click.option("--input-format", "--input_format", "input_format", type=LazyChoice(_input_formats),
               help="Source format (default: detected from the path).")
 @click.option("--inputs", "inputs", type=click.Path(path_type=Path), help=".npz file of named input arrays.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated inputs.")
@@ -303,6 +366,10 @@ def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs
 
     A model converted with --input-shape / --dim is validated with the same flags (they size the inputs).
     """
+    from frontends.base import FrontendOptions
+    from tfjs_pivot.progress import reporter
+    from tfjs_pivot.validate import ValidateOptions
+
     frontend = FrontendOptions(signature_name=signature_name, saved_model_tags=_names(saved_model_tags) or ("serve",),
                                output_node_names=_names(output_node_names))
     opts = ValidateOptions(inputs=inputs, seed=seed, samples=samples, dims=parse_dims(dims),
@@ -317,6 +384,8 @@ def validate_cmd(source: Path, converted: Path, input_format: str | None, inputs
 
 
 def _emit_validation(report: ValidationReport, report_file: Path | None) -> None:
+    from tfjs_pivot.validate_render import render_validation
+
     click.echo(render_validation(report), nl=False)
     if report_file is not None:
         write_report(report_file, json.dumps(report.as_json(), indent=2) + "\n")
@@ -348,11 +417,11 @@ def ops_cmd(as_json: bool, markdown: bool) -> None:
 
 @main.command("audit")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--input-format", "--input_format", "input_format", type=click.Choice(frontends.input_formats()),
+@click.option("--input-format", "--input_format", "input_format", type=LazyChoice(_input_formats),
               help="Source format (default: detected from the path).")
-@click.option("--backend", "required_backend", type=click.Choice(TFJS_BACKENDS), default="wasm", show_default=True,
+@click.option("--backend", "required_backend", type=LazyChoice(_tfjs_backends), default="wasm", show_default=True,
               help="The tfjs backend the model must run on (all four are reported).")
-@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=LazyChoice(_audit_formats), default="text", show_default=True)
 @click.option("--output", "-o", "out_file", type=click.Path(path_type=Path), help="Write the report to a file.")
 @_max_fold_option()
 @_with_options(pin_options("NAME=SIZE: audit with the named dynamic dim pinned to SIZE (as convert --dim)."))
@@ -360,10 +429,13 @@ def audit_cmd(source: Path, input_format: str | None, required_backend: str, fmt
               max_fold_bytes: int | None, input_shapes: tuple[str, ...], dims: tuple[str, ...]) -> None:
     """Report every node that keeps SOURCE from running in TensorFlow.js (exit 0 runs, 1 blocked, 2 bad input)."""
     from tfjs_pivot.audit import audit
+    from tfjs_pivot.convert import ConvertOptions
 
     options = ConvertOptions(input_format=input_format, max_fold_bytes=max_fold_bytes,
                              input_shapes=parse_input_shapes(input_shapes), dims=parse_dims(dims))
     report = audit(source, options, required_backend)
+    from tfjs_pivot.audit_render import RENDERERS
+
     text = RENDERERS[fmt](report.as_json())
     if out_file is not None:
         write_report(out_file, text)

@@ -98,6 +98,29 @@ def _classify(args: Sequence[str], value_options: Collection[str], optional_valu
     return kinds
 
 
+class LazyChoice(click.Choice):  # type: ignore[type-arg]
+    """A ``click.Choice`` whose choices come from ``load()`` at first use.
+
+    The registries behind the format and backend names import onnx: ``--version`` and ``--help`` must not.
+    """
+
+    def __init__(self, load: Callable[[], Sequence[str]], case_sensitive: bool = True) -> None:
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = case_sensitive
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        """The names, loaded once."""
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        self._choices = tuple(value)
+
+
 class OptionalValueCommand(click.Command):
     """A click command with optional-value ``--quantize-*`` options and on/off flags that take booleans.
 

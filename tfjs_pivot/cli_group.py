@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -86,8 +87,51 @@ def _click_status(error: click.ClickException) -> int:
     return error.exit_code
 
 
+class LazyCommand(NamedTuple):
+    """A command imported when it runs: ``target`` is ``module:attribute``; ``help`` is its line in ``--help``."""
+
+    target: str
+    help: str
+
+
 class PivotGroup(click.Group):
-    """A click group whose every command keeps the error contract and removes its temporary output on signals."""
+    """A click group whose every command keeps the error contract and removes its temporary output on signals.
+
+    ``lazy_commands`` are listed by ``--help`` from their help line and imported only when they run.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, LazyCommand] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, LazyCommand] = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The eager and the lazy commands, sorted."""
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``; a lazy one is imported now (once)."""
+        if cmd_name in self.commands or cmd_name not in self.lazy_commands:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = self.lazy_commands[cmd_name].target.partition(":")
+        # An ImportError here is a broken installation (the module ships with the package): exit 3, as a bug.
+        command = getattr(importlib.import_module(module), attr)
+        self.add_command(command, cmd_name)
+        return command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``; lazy commands show their help line without being imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                rows.append((name, click.Command(name, help=self.lazy_commands[name].help).get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:

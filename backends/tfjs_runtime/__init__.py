@@ -121,6 +121,19 @@ class TfjsRuntime:
                               "backend": backend, "inputs": [_encode(k, v) for k, v in inputs.items()]})
         return dict(reply["nodes"])
 
+    def profile(self, model_json: Path, inputs: dict[str, np.ndarray], *, backend: TfjsBackend = "wasm",
+                runs: int = 10, warmup: int = 2) -> dict[str, Any]:
+        """Latency of ``runs`` runs, then kernel wall times per graph node (means per run) of ``runs`` more.
+
+        The keys are those of runner.mjs's ``profile`` reply: ``latency_ms``, ``profiled_ms`` (per run),
+        ``nodes`` (``name``, ``op``, ``ms``, ``kernels``: kernel -> [ms, calls]) in execution order,
+        ``unattributed``, ``tf_profile_kernel_ms``, ``mode``, ``backend``, ``threads``, ``tfjs``.
+        """
+        reply = self.request({"op": "profile", "model": str(Path(model_json).resolve()), "kind": "graph",
+                              "backend": backend, "runs": runs, "warmup": warmup,
+                              "inputs": [_encode(k, v) for k, v in inputs.items()]})
+        return dict(reply["profile"])
+
     def close(self) -> None:
         """Stop the worker."""
         if self._proc.poll() is None:

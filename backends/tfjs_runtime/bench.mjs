@@ -1,7 +1,7 @@
 // Times a converted graph model in TensorFlow.js against the same ONNX file in onnxruntime-web.
 //
-// Usage: node bench.mjs JOB.json  (prints one line of JSON per model and backend on stdout)
-//   JOB = {"reps": 20, "warmup": 3, "backends": ["wasm", "cpu"], "top": 5,
+// Usage: node bench.mjs JOB.json  (prints a {"meta"} line, then one line of JSON per model and backend)
+//   JOB = {"reps": 20, "warmup": 3, "backends": ["wasm", "cpu"], "top": 5, "cpuLimitMs": 2000,
 //          "models": [{"name", "graph": "/abs/model.json", "onnx": "/abs/model.onnx" | null,
 //                      "inputs": [{"name", "dtype" (numpy name), "shape", "b64"}]}]}
 // Both runtimes run in this one process on one thread (tfjs wasm setThreadsCount(1), ORT-web
@@ -31,6 +31,7 @@ const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const reps = job.reps ?? 20;
 const warmup = job.warmup ?? 3;
 const top = job.top ?? 5;
+const cpuLimitMs = job.cpuLimitMs ?? 2000;
 
 function decode(spec) {
   const raw = Buffer.from(spec.b64, 'base64');
@@ -104,6 +105,35 @@ async function tfjsRunner(model, feeds) {
   return run;
 }
 
+// The largest |tfjs - ORT-web| / max(1, max |ORT-web|) over the outputs (matched by name, else by
+// position): the two runtimes computed the same thing on these very feeds (int64 fed as int32 to tfjs).
+async function agreement(model, feeds, session, ortIn) {
+  const names = model.outputNodes;
+  const r = model.execute(feeds, names);
+  const list = Array.isArray(r) ? r : [r];
+  const got = await session.run(ortIn);
+  let worst = 0;
+  for (let i = 0; i < session.outputNames.length; i++) {
+    const on = session.outputNames[i];
+    const k = names.indexOf(on) >= 0 ? names.indexOf(on) : i;
+    const t = Array.from(await list[k].data(), Number);
+    const o = Array.from(got[on].data, Number);
+    if (t.length !== o.length) { worst = Infinity; break; }
+    let scale = 1;
+    let diff = 0;
+    for (let j = 0; j < o.length; j++) {
+      if (Number.isFinite(o[j])) scale = Math.max(scale, Math.abs(o[j]));
+      if (Number.isNaN(t[j]) && Number.isNaN(o[j])) continue;
+      if (t[j] === o[j]) continue; // the same infinity
+      const d = Math.abs(t[j] - o[j]);
+      diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  tf.dispose(list);
+  return worst;
+}
+
 async function time(fn) {
   const start = performance.now();
   await fn();
@@ -122,8 +152,8 @@ function summary(xs) {
   return { median: median(s), min: s[0], max: s[s.length - 1], n: s.length };
 }
 
-// The tfjs kernels of one run, summed by kernel name, largest first.
-async function topKernels(run) {
+// The tfjs kernels of one run, summed by kernel name.
+async function kernelTimes(run) {
   const info = await tf.profile(run);
   const byName = new Map();
   // Ops built from other ops appear as their own '<op>__op' scope too: count kernels only.
@@ -135,8 +165,20 @@ async function topKernels(run) {
     e.calls += 1;
     byName.set(k.name, e);
   }
-  const all = [...byName.values()].sort((a, b) => b.ms - a.ms);
-  return { kernels: kernels.length, top: all.slice(0, top) };
+  return { count: kernels.length, byName };
+}
+
+// The kernels by time, largest first: per kernel name the median over `runs` profiled runs (one
+// profiled run on a shared machine is too noisy to rank by).
+async function topKernels(run, runs = 3) {
+  const profiles = [];
+  for (let i = 0; i < runs; i++) profiles.push(await kernelTimes(run));
+  const all = [...profiles[0].byName.values()].map((e) => ({
+    op: e.op, calls: e.calls, ms: median(profiles.map((p) => p.byName.get(e.op)?.ms ?? 0)),
+  })).sort((a, b) => b.ms - a.ms);
+  // kernelMs against the wall-clock median shows the time spent outside the kernels.
+  const kernelMs = all.reduce((a, k) => a + k.ms, 0);
+  return { kernels: profiles[0].count, kernelMs, top: all.slice(0, top) };
 }
 
 async function benchOne(spec, backend) {
@@ -150,14 +192,30 @@ async function benchOne(spec, backend) {
   let session = null;
   let runOrt = null;
   // ORT-web runs on its wasm backend only: pair it with the tfjs wasm figures, not cpu.
+  // An ORT-web failure still leaves the tfjs figures (the row carries ortError).
+  let ortError = null;
+  let ortIn = null;
   if (spec.onnx && backend === 'wasm') {
-    session = await ort.InferenceSession.create(fs.readFileSync(spec.onnx), {
-      executionProviders: ['wasm'], graphOptimizationLevel: 'all',
-    });
-    const of = ortFeeds(spec.inputs);
-    runOrt = async () => { await session.run(of); };
+    try {
+      session = await ort.InferenceSession.create(fs.readFileSync(spec.onnx), {
+        executionProviders: ['wasm'], graphOptimizationLevel: 'all',
+      });
+      ortIn = ortFeeds(spec.inputs);
+      runOrt = async () => { await session.run(ortIn); };
+      await runOrt();
+    } catch (e) {
+      ortError = String(e && e.message ? e.message : e).slice(0, 300);
+      runOrt = null;
+    }
   }
-  for (let i = 0; i < warmup; i++) {
+  const first = await time(runTfjs);
+  if (backend === 'cpu' && first > cpuLimitMs) {
+    tf.dispose(Object.values(feeds));
+    model.dispose();
+    return { name: spec.name, backend, skipped: `one cpu run took ${first.toFixed(0)} ms (> ${cpuLimitMs} ms)` };
+  }
+  if (runOrt) await runOrt();
+  for (let i = 1; i < warmup; i++) {
     await runTfjs();
     if (runOrt) await runOrt();
   }
@@ -168,12 +226,16 @@ async function benchOne(spec, backend) {
     if (runOrt) ortMs.push(await time(runOrt));
   }
   const prof = top > 0 ? await topKernels(runTfjs) : null;
+  const maxRel = runOrt ? await agreement(model, feeds, session, ortIn) : null;
   tf.dispose(Object.values(feeds));
   model.dispose();
   if (session) await session.release();
-  return { name: spec.name, backend, tfjs: summary(tfjsMs), ort: summary(ortMs), profile: prof,
+  return { name: spec.name, backend, tfjs: summary(tfjsMs), ort: summary(ortMs), ortError, maxRel, profile: prof,
     threads: backend === 'wasm' ? wasm.getThreadsCount() : 1 };
 }
+
+log(JSON.stringify({ meta: { node: process.version, tfjs: tf.version.tfjs, ortWeb: ort.env.versions?.web ?? '?',
+  wasmSimd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => null) } }));
 
 for (const spec of job.models) {
   for (const backend of job.backends ?? ['wasm']) {

@@ -8,6 +8,10 @@
 //   {"id": 3, "op": "ping"}
 //   {"id": 4, "op": "kernels", "model": ..., "backend": ..., "inputs": [...]}
 //     -> {"nodes": {"node name": ["Kernel", ...]}}: the kernels each graph node ran (profiled)
+//   {"id": 5, "op": "profile", "model": ..., "backend": ..., "inputs": [...], "runs": 10, "warmup": 2}
+//     -> {"profile": {"latency_ms": [...], "nodes": [{"name", "op", "ms", "kernels": {"K": [ms, calls]}}],
+//         "unattributed": {...}, "profiled_ms": [...], "tf_profile_kernel_ms", "mode", "threads", ...}}
+//        node and kernel times: medians over the profiled runs of the kernel wall times
 // Response (one line of JSON on stdout):
 //   {"id": 1, "ok": true, "outputs": [{"name", "dtype", "shape", "b64"}], "info": {...}}
 //   {"id": 1, "ok": false, "error": "message"}
@@ -127,6 +131,7 @@ async function handle(req) {
   try {
     if (req.op === 'weights') return { weights: await weightsOf(model, req.kind) };
     if (req.op === 'kernels') return { nodes: await kernelsPerNode(model, req) };
+    if (req.op === 'profile') return { profile: await profileGraph(model, req) };
     if (req.op !== 'run') throw new Error(`unknown op ${req.op}`);
     const feeds = (req.inputs || []).map((s) => [s.name, toTensor(s)]);
     const start = performance.now();
@@ -183,6 +188,149 @@ async function kernelsPerNode(model, req) {
   }
   tf.dispose(feeds.map(([, t]) => t));
   return out;
+}
+
+// One graph run that reads every output, as an application would; returns how it ran.
+function graphRunner(model, named) {
+  const feeds = new Set(Object.values(named));
+  const state = { mode: 'execute' };
+  state.run = async () => {
+    let r;
+    if (state.mode === 'execute') {
+      try {
+        r = model.execute(named);
+      } catch (e) {
+        if (!/executeAsync|dynamic op|control flow/i.test(String(e.message))) throw e;
+        state.mode = 'executeAsync';
+      }
+    }
+    if (state.mode === 'executeAsync') r = await model.executeAsync(named);
+    const list = (Array.isArray(r) ? r : [r]).filter((t) => !feeds.has(t));
+    for (const t of list) await t.data();
+    tf.dispose(list);
+  };
+  return state;
+}
+
+// Kernel wall times by graph node. wasm and cpu kernels are synchronous, so the time around
+// engine.runKernel is the kernel's; the executor's per-node disposal check (called right after each
+// node ran) closes a node: the kernels since the previous check are that node's. Kernels called from
+// inside a kernel count for the outer one. `runs` holds one Map (node -> [op, [[kernel, ms]...]]) per run.
+function kernelRecorder(model) {
+  const eng = tf.engine();
+  const exec = model.executor;
+  const rec = { runs: [], current: new Map(), pending: [], depth: 0 };
+  const closeNode = (node) => {
+    const e = rec.current.get(node.name) || [node.op, []];
+    e[1].push(...rec.pending);
+    rec.current.set(node.name, e);
+    rec.pending = [];
+  };
+  const patches = [
+    [eng, 'runKernel', (orig) => function (name, inputs, attrs) {
+      if (rec.depth > 0) return orig.call(this, name, inputs, attrs);
+      rec.depth += 1;
+      const t0 = performance.now();
+      try {
+        return orig.call(this, name, inputs, attrs);
+      } finally {
+        rec.pending.push([name, performance.now() - t0]);
+        rec.depth -= 1;
+      }
+    }],
+    [exec, 'checkTensorForDisposalWithNodeLiveUntilInfo', (orig) => function (node, ...rest) {
+      closeNode(node);
+      return orig.call(this, node, ...rest);
+    }],
+    [exec, 'checkTensorForDisposal', (orig) => function (nodeName, node, ...rest) {
+      closeNode(node);
+      return orig.call(this, nodeName, node, ...rest);
+    }],
+  ];
+  for (const [obj, key] of patches) {  // tfjs-converter 4.22's names: a newer tfjs must be checked anew
+    if (!obj || typeof obj[key] !== 'function') throw new Error(`profile: this TensorFlow.js has no ${key} to time`);
+  }
+  const saved = patches.map(([obj, key, wrap]) => {
+    const own = Object.prototype.hasOwnProperty.call(obj, key);
+    const prev = obj[key];
+    obj[key] = wrap(prev);
+    return () => { if (own) obj[key] = prev; else delete obj[key]; };
+  });
+  rec.restore = () => saved.forEach((undo) => undo());
+  // Kernels after the last node (reading the outputs) go to the '' entry.
+  rec.endRun = () => {
+    if (rec.pending.length) rec.current.set('', ['', rec.pending]);
+    rec.runs.push(rec.current);
+    rec.current = new Map();
+    rec.pending = [];
+  };
+  return rec;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length ? (s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2) : 0;
+}
+
+// Per node in execution order: the median over runs of each of its kernels' time (a median shrugs
+// off the runs a busy machine or a garbage collection slowed), and their calls per run.
+function perNode(runs) {
+  const order = new Map();
+  for (const run of runs) for (const [name, [op]] of run) if (!order.has(name)) order.set(name, op);
+  return [...order].map(([name, op]) => {
+    const kernels = {};
+    const names = new Set(runs.flatMap((r) => (r.get(name) || [op, []])[1].map(([k]) => k)));
+    for (const k of names) {
+      const per = runs.map((r) => (r.get(name) || [op, []])[1].filter(([n]) => n === k).map(([, ms]) => ms));
+      kernels[k] = [median(per.map((xs) => xs.reduce((a, b) => a + b, 0))),
+        per.reduce((a, xs) => a + xs.length, 0) / runs.length];
+    }
+    // The node's time is the sum of its kernels' medians, so that op, node and total times add up.
+    const ms = Object.values(kernels).reduce((a, [t]) => a + t, 0);
+    return { name, op, ms, kernels };
+  });
+}
+
+async function profileGraph(model, req) {
+  const feeds = (req.inputs || []).map((s) => [s.name, toTensor(s)]);
+  const named = Object.fromEntries(feeds);
+  const runs = Math.max(1, req.runs || 10);
+  const state = graphRunner(model, named);
+  try {
+    for (let i = 0; i < Math.max(1, req.warmup ?? 2); i++) await state.run();
+    const latency = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await state.run();
+      latency.push(performance.now() - t0);
+    }
+    const rec = kernelRecorder(model);
+    const profiled = [];
+    try {
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        await state.run();
+        profiled.push(performance.now() - t0);
+        rec.endRun();
+      }
+    } finally {
+      rec.restore();
+    }
+    // tf.profile's own kernel times, for comparison ('<op>__op' entries are op scopes, not kernels).
+    const info = await tf.profile(state.run);
+    const tfKernels = info.kernels.filter((k) => !k.name.endsWith('__op'));
+    const all = perNode(rec.runs);
+    return {
+      latency_ms: latency, profiled_ms: profiled, nodes: all.filter((n) => n.name !== ''),
+      unattributed: (all.find((n) => n.name === '') || { kernels: {} }).kernels, mode: state.mode,
+      tf_profile_kernel_ms: tfKernels.reduce((a, k) => a + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0), 0),
+      tf_profile_kernels: tfKernels.length, backend: tf.getBackend(),
+      threads: tf.getBackend() === 'wasm' ? wasm.getThreadsCount() : 1, tfjs: tf.version.tfjs,
+    };
+  } finally {
+    tf.dispose(feeds.map(([, t]) => t));
+  }
 }
 
 async function weightsOf(model, kind) {

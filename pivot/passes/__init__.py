@@ -6,6 +6,7 @@ import onnx_ir as ir
 from onnx_ir.passes import common
 
 from pivot.errors import ConversionError, PassError
+from pivot.passes.attention import FuseGeluPass
 from pivot.passes.cleanup import DropoutToIdentityPass, IdentityEliminationPass
 from pivot.passes.fold import DEFAULT_MAX_FOLD_BYTES, FoldConstantsPass, FoldLimit
 from pivot.passes.fold_bn import FoldBatchNormPass
@@ -29,6 +30,7 @@ def default_pipeline(fold_limit: FoldLimit | None = None) -> ir.passes.PassBase:
             Named(IdentityEliminationPass()),
             Named(ComposeTransposesPass()),
             Named(FoldBatchNormPass()),
+            Named(FuseGeluPass()),
             Named(common.RemoveUnusedNodesPass()),
             Named(InferShapesPass()),
         ],

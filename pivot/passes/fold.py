@@ -7,7 +7,6 @@ import math
 import numpy as np
 import onnx
 import onnx_ir as ir
-from onnx.reference import ReferenceEvaluator
 
 from pivot.errors import InputError
 from pivot.graphs import node_subgraphs
@@ -90,6 +89,8 @@ def _evaluate(node: ir.Node, opset: int) -> list[np.ndarray] | None:
                           for n, a in feeds.items()],
         [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in outs])
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+    from onnx.reference import ReferenceEvaluator  # loaded at the first fold: most models never need it
+
     try:
         results = ReferenceEvaluator(model).run(None, feeds)
     except NotImplementedError:  # an op onnx's evaluator lacks: tfjs computes it at run time

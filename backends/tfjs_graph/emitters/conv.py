@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from backends.tfjs_graph.emitters.common import (
+    concat_dims,
     dims_slice,
     int_const,
     invalid,
@@ -275,7 +276,7 @@ def runtime_same_pad(ctx: EmitCtx, x: str, eff: Sequence[int], strides: Sequence
 
 def _grouped(ctx: EmitCtx, op: str, x: str, w: str, group: int, geometry: tuple[list[int], list[int], Pads | None],
              ) -> str:
-    """Conv per channel group (Slice of x and of the filter), concatenated: exact, no zero-filled filter."""
+    """Conv per channel group (run-time Slices of x and of a non-constant filter), concatenated."""
     rank = len(geometry[0]) + 2
     channels, w_shape = (ctx.shape(0) or (None, None))[1], ctx.shape(1)
     if w_shape is None or w_shape[0] is None or channels is None:
@@ -287,8 +288,124 @@ def _grouped(ctx: EmitCtx, op: str, x: str, w: str, group: int, geometry: tuple[
     return concat_channels(ctx, parts, rank)
 
 
-@TFJS.rule("Conv", produces={"Conv2D", "DepthwiseConv2dNative", "Conv3D", "BiasAdd", "Transpose", "Slice",
-                              "ConcatV2", "StridedSlice", "ExpandDims", "Squeeze", "Reshape", "Pad", "Shape",
+# -- grouped Conv with a constant filter: one of three forms, chosen per shape ------------------
+# Measured in tfjs-backend-wasm 4.22 (1 thread, SIMD; CPU time of one eager call, median of 20; ms) for
+# [g groups x c channels in and out per group, k x k kernel, H x H input]; docs/benchmarks.md has the table.
+# Slicing channels-last tensors along the channel axis is a JS row loop in wasm (Slice, SplitV, Concat): about
+# 0.1 us per pixel and group, which dominated RegNetY (g 6..55, c 8) and ResNeXt (g 32, c 4..32).
+#   dense      one Conv2D with a block-diagonal filter: g times the MACs, one XNNPACK call; wins while the dense
+#              filter is small (k*k*C*O <= 16384: g8c2k3 0.09 vs split 0.58; g4c16k1 0.19 vs 0.66).
+#   depthwise  DepthwiseConv2dNative with channel multiplier c_out, Reshape, sum over c_in, Reshape (2-D): the
+#              grouped MACs, no slicing, an intermediate c_in times the output; wins when 2g > c_in
+#              (g55c8 7x7 0.61 vs 3.42; g13c8 28x28 1.32 vs 3.52; g32c16 14x14 4.95 vs 9.37, with a Sum for the
+#              sum; the AvgPool used instead takes 0.6x the Sum's time).
+#   split      one Split, g Conv2D (+ their bias slices, fusable), ConcatV2: the rest (g2c32, g4c16, g8c16,
+#              g32c64 where the depthwise intermediate is too big).
+DENSE_MACS = 16384
+
+
+def grouped_form(group: int, cin: int, cout: int, kernel: Sequence[int], depthwise_ok: bool) -> str:
+    """``dense``, ``depthwise`` (``depthwise_ok``: a 1-D or 2-D conv) or ``split``: the fastest form in wasm."""
+    if int(np.prod(kernel)) * group * cin * group * cout <= DENSE_MACS:
+        return "dense"
+    if depthwise_ok and 2 * group > cin:
+        return "depthwise"
+    return "split"
+
+
+def _hwio(w: np.ndarray, one_d: bool) -> np.ndarray:
+    """[O, I, *k] -> [*k, I, O] (1-D kernels get a unit height)."""
+    w = w[:, :, None, :] if one_d else w
+    return np.ascontiguousarray(w.transpose(*range(2, w.ndim), 1, 0))
+
+
+def block_diagonal(w: np.ndarray, group: int) -> np.ndarray:
+    """[O, C/g, *k] -> [O, C, *k] with zeros outside the diagonal blocks (a dense conv computing the grouped one)."""
+    cout, cin = w.shape[0] // group, w.shape[1]
+    dense = np.zeros((w.shape[0], cin * group, *w.shape[2:]), np.float32)
+    for g in range(group):
+        dense[g * cout:(g + 1) * cout, g * cin:(g + 1) * cin] = w[g * cout:(g + 1) * cout]
+    return dense
+
+
+def depthwise_filter(w: np.ndarray, group: int, one_d: bool) -> np.ndarray:
+    """[O, C/g, *k] -> [kh, kw, C, O/g]: input channel (g, i) times multiplier j holds W[g * O/g + j, i]."""
+    w = w[:, :, None, :] if one_d else w
+    cout, cin = w.shape[0] // group, w.shape[1]
+    k = w.reshape(group, cout, cin, *w.shape[2:]).transpose(3, 4, 0, 2, 1)  # [kh, kw, g, c_in, c_out]
+    return np.ascontiguousarray(k.reshape(*w.shape[2:], group * cin, cout))
+
+
+def _grouped_depthwise(ctx: EmitCtx, x: str, w: np.ndarray, group: int, spatial: Sequence[int | None],
+                       geometry: tuple[list[int], list[int], Pads | None], one_d: bool) -> tuple[str, bool]:
+    """DepthwiseConv2dNative (multiplier O/g) then the sum over each group's input channels; (output, bias added).
+
+    The sum is an AvgPool over c_in of the taps scaled by c_in (exact when c_in is a power of two): XNNPACK's
+    average pooling takes 0.6x the time of Sum, whose wasm kernel transposes first. The bias goes into the
+    depthwise conv (each of the c_in terms carries it once, the mean keeps it once), where fuse.py folds it.
+    """
+    cout, cin = w.shape[0] // group, w.shape[1]
+    kernel = ctx.constant(depthwise_filter(w, group, one_d) * np.float32(cin), "filter/dw")
+    y = _conv_core(ctx, "DepthwiseConv2dNative", x, kernel, *geometry, "conv")
+    bias = ctx.const(2)
+    if bias is not None:
+        per_tap = np.broadcast_to(bias.astype(np.float32).reshape(group, 1, cout), (group, cin, cout))
+        y = ctx.add("BiasAdd", [y, ctx.constant(np.ascontiguousarray(per_tap).reshape(-1), "bias/dw")],
+                    {"T": Attr.dtype("DT_FLOAT"), "data_format": Attr.s("NHWC")}, suffix="bias")
+    dw = y
+    # [N, H, W, g * c_in * c_out] -> [N * H * W * g, c_in, 1, c_out], pooled over the c_in rows.
+    y = ctx.add("Reshape", [y, int_const(ctx, [-1, cin, 1, cout], "split_shape")], suffix="groups")
+    attrs = {**window_attrs([cin, 1], [(0, 0), (0, 0)]), "ksize": Attr.ints([1, cin, 1, 1])}
+    attrs.pop("explicit_paddings")
+    y = ctx.add("AvgPool", [y], attrs, suffix="sum")
+    if all(d is not None for d in spatial):
+        target = int_const(ctx, [-1, *(int(d or 0) for d in spatial), group * cout], "merge_shape")
+    else:  # spatial dims known at run time only: [N, H, W] of the depthwise output
+        target = concat_dims(ctx, [dims_slice(ctx, runtime_shape(ctx, dw, "dw_shape"), 0, 3, "dw_nhw"),
+                                   [group * cout]], "merge_shape")
+    return ctx.add("Reshape", [y, target], suffix="merge"), bias is not None
+
+
+def _grouped_split(ctx: EmitCtx, op: str, x: str, w: np.ndarray, group: int,
+                   geometry: tuple[list[int], list[int], Pads | None], one_d: bool) -> tuple[str, bool]:
+    """One Split of x, a Conv (+ BiasAdd of its bias slice, which fuse.py folds in) per group, ConcatV2.
+
+    The second value: whether the bias was added.
+    """
+    rank = len(geometry[0]) + 2
+    cout = w.shape[0] // group
+    bias = ctx.const(2) if op == "Conv2D" else None  # fuse.py folds a BiasAdd into Conv2D only
+    parts = ctx.add("Split", [int_const(ctx, rank - 1, "split/axis"), x],
+                    {"num_split": Attr.i(group), "T": Attr.dtype("DT_FLOAT")}, suffix="split")
+    ys = []
+    for g in range(group):
+        filt = ctx.constant(_hwio(w[g * cout:(g + 1) * cout], one_d), f"filter{g}")
+        y = _conv_core(ctx, op, parts if g == 0 else f"{parts}:{g}", filt, *geometry, f"conv{g}")
+        if bias is not None:
+            y = ctx.add("BiasAdd", [y, ctx.constant(bias[g * cout:(g + 1) * cout].astype(np.float32), f"bias{g}")],
+                        {"T": Attr.dtype("DT_FLOAT"), "data_format": Attr.s("NHWC")}, suffix=f"bias{g}")
+        ys.append(y)
+    return concat_channels(ctx, ys, rank), bias is not None
+
+
+def _grouped_const(ctx: EmitCtx, op: str, x: str, group: int, geometry: tuple[list[int], list[int], Pads | None],
+                   one_d: bool) -> tuple[str, bool]:
+    """A grouped conv with a constant filter in the form ``grouped_form`` picks; (output, bias added)."""
+    w = np.asarray(ctx.const(1), np.float32)
+    cin, cout = w.shape[1], w.shape[0] // group
+    out = ctx.out_shape(0)
+    spatial = [None, None] if out is None else [1, *out[2:]] if one_d else list(out[2:])
+    form = grouped_form(group, cin, cout, w.shape[2:], op == "Conv2D")
+    if form == "dense":
+        filt = ctx.constant(_hwio(block_diagonal(w, group), one_d), "filter")
+        return _conv_core(ctx, op, x, filt, *geometry, "conv"), False
+    if form == "depthwise":
+        return _grouped_depthwise(ctx, x, w, group, spatial, geometry, one_d)
+    return _grouped_split(ctx, op, x, w, group, geometry, one_d)
+
+
+@TFJS.rule("Conv", produces={"Conv2D", "DepthwiseConv2dNative", "Conv3D", "BiasAdd", "Transpose", "Slice", "Split",
+                              "AvgPool", "ConcatV2", "StridedSlice", "ExpandDims", "Squeeze", "Reshape", "Pad", "Shape",
                               "FloorDiv", "AddV2", "Mul", "Sub", "Maximum", "Pack"},
            limits=("1-D, 2-D and 3-D only", "float32 only",
                    "SAME_LOWER (and SAME_UPPER with strides and dilations > 1) on dynamic spatial dims pads at run "
@@ -312,11 +429,13 @@ def conv(ctx: EmitCtx) -> None:
         # tfjs Conv3D has no explicit padding: pad with zeros, then convolve VALID.
         x, pads = pad_spatial(ctx, x, pads), [(0, 0)] * 3
     depthwise = core == 4 and 1 < group == channels
-    w = _filter_hwio(ctx, group, depthwise, one_d)
     op = "DepthwiseConv2dNative" if depthwise else "Conv3D" if core == 5 else "Conv2D"
+    biased = False
     if group == 1 or depthwise:
-        y = _conv_core(ctx, op, x, w, strides, dilations, pads, "conv")
+        y = _conv_core(ctx, op, x, _filter_hwio(ctx, group, depthwise, one_d), strides, dilations, pads, "conv")
+    elif ctx.const(1) is not None and channels is not None:
+        y, biased = _grouped_const(ctx, op, x, group, (strides, dilations, pads), one_d)
     else:
-        y = _grouped(ctx, op, x, w, group, (strides, dilations, pads))
-    y = to_channels_first(ctx, add_bias(ctx, y, 2), core)
+        y = _grouped(ctx, op, x, _filter_hwio(ctx, group, False, one_d), group, (strides, dilations, pads))
+    y = to_channels_first(ctx, y if biased else add_bias(ctx, y, 2), core)
     ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)

@@ -20,9 +20,11 @@ from backends.tfjs_graph.emitters.common import (
     transpose,
 )
 from backends.tfjs_graph.emitters.conv import (
+    DENSE_MACS,
     Pads,
     add_bias,
     auto_pad_of,
+    block_diagonal,
     channel_slice,
     check_groups,
     concat_channels,
@@ -91,9 +93,8 @@ def _dilate(ctx: EmitCtx, w: np.ndarray, dilations: list[int]) -> np.ndarray:
 
 
 # -- 1-D and 2-D: Conv2DBackpropInput -----------------------------------------------------
-def _filter_2d(ctx: EmitCtx, one_d: bool, dilations: list[int]) -> str:
+def _filter_2d(ctx: EmitCtx, one_d: bool, dilations: list[int], w: np.ndarray | None) -> str:
     """ONNX [C_in, C_out/g, kh, kw] -> tfjs [kh', kw', C_out/g, C_in], dilated with zeros in numpy."""
-    w = ctx.const(1)
     if w is None:
         if any(d > 1 for d in dilations):
             raise fail("needs_constant_input", "dilated ConvTranspose needs constant weights")
@@ -134,14 +135,19 @@ def _run_time_output_shape(ctx: EmitCtx, geometry: Geometry, one_d: bool, channe
 def _emit_2d(ctx: EmitCtx, x: str, geometry: Geometry, one_d: bool) -> str:
     """Conv2DBackpropInput per group (EXPLICIT pads = the forward conv's pads), then the appended zeros."""
     shape, w_shape = ctx.shape(0) or (), ctx.shape(1) or ()
+    group, step = int(ctx.attr("group", 1)), int(shape[1] or 0) // int(ctx.attr("group", 1))
+    const_w, channels = ctx.const(1), int(w_shape[1] or 0)
+    if const_w is not None and group > 1 and math.prod(const_w.shape) * group <= DENSE_MACS:
+        # One deconv with a block-diagonal filter beats g sliced ones while it is small (see conv.grouped_form).
+        const_w, step, channels = block_diagonal(const_w.astype(np.float32), group), group * step, group * channels
+        group = 1
     dynamic = any(d is None for d in shape[2:])
-    out_shape = _run_time_output_shape(ctx, geometry, one_d, int(w_shape[1] or 0)) if dynamic else None
+    out_shape = _run_time_output_shape(ctx, geometry, one_d, channels) if dynamic else None
     strides, pads, outs, extra, dilations = geometry
     if one_d:
         strides, pads, outs, extra, dilations = [1, *strides], [(0, 0), *pads], [1, *outs], [0, *extra], [1, *dilations]
-    group, step = int(ctx.attr("group", 1)), int(shape[1] or 0) // int(ctx.attr("group", 1))
-    out_shape = out_shape or _output_shape(ctx, shape[0], [*outs, int(w_shape[1] or 0)])
-    w = _filter_2d(ctx, one_d, dilations)
+    out_shape = out_shape or _output_shape(ctx, shape[0], [*outs, channels])
+    w = _filter_2d(ctx, one_d, dilations, const_w)
     attrs = {**window_attrs(strides, pads), "dilations": Attr.ints([1, 1, 1, 1])}
     parts = []
     for g in range(group):

@@ -13,10 +13,11 @@ from backends.tfjs_graph.graph import Attr
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail, tf_dtype
 
 # ONNX op -> tfjs op, for unary ops whose semantics match exactly (Round: both are half-to-even).
+# Erf and Tanh are rules in activation.py: their wasm kernels are slow scalar loops.
 UNARY = {
     "Abs": "Abs", "Neg": "Neg", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Reciprocal": "Reciprocal",
     "Floor": "Floor", "Ceil": "Ceil", "Round": "Round", "Relu": "Relu", "Sigmoid": "Sigmoid",
-    "Tanh": "Tanh", "Softplus": "Softplus", "Erf": "Erf", "Not": "LogicalNot", "Sin": "Sin", "Cos": "Cos",
+    "Softplus": "Softplus", "Not": "LogicalNot", "Sin": "Sin", "Cos": "Cos",
     "Tan": "Tan", "Asin": "Asin", "Acos": "Acos", "Atan": "Atan", "Sinh": "Sinh", "Cosh": "Cosh",
     "Asinh": "Asinh", "Acosh": "Acosh", "Atanh": "Atanh", "IsNaN": "IsNan",
 }
@@ -138,7 +139,11 @@ def mod(ctx: EmitCtx) -> None:
     ctx.set_output(0, _signed(ctx, rem, [sign_a]))
 
 
-@TFJS.rule("Pow", produces={"Pow", "Cast"})
+# Pow by these constant exponents, as cheap kernels (the wasm Pow kernel is a scalar libm loop).
+_POW_OPS = {0.5: "Sqrt", 1.0: "Identity", 2.0: "Square", 3.0: "Mul", 4.0: "Square", -1.0: "Reciprocal"}
+
+
+@TFJS.rule("Pow", produces={"Pow", "Cast", "Sqrt", "Identity", "Square", "Mul", "Reciprocal"})
 def pow_(ctx: EmitCtx) -> None:
     """Pow(X, Y) -> Z."""
     x, y = ctx.input(0), ctx.input(1)
@@ -148,8 +153,34 @@ def pow_(ctx: EmitCtx) -> None:
         z = ctx.add("Pow", [x, y], t_of("DT_FLOAT"), suffix="float")
         ctx.set_output(0, ctx.add("Cast", [z], {"SrcT": Attr.dtype("DT_FLOAT"), "DstT": Attr.dtype("DT_INT32")}))
         return
+    exponent = _const_exponent(ctx)
+    if exponent is not None:
+        ctx.set_output(0, _pow_by(ctx, x, exponent))
+        return
     # tfjs casts an int exponent to the float base's dtype itself (makeTypesMatch).
     ctx.set_output(0, ctx.add("Pow", [x, y], t_of(ctx.out_dtype())))
+
+
+def _const_exponent(ctx: EmitCtx) -> float | None:
+    """A constant scalar exponent of a float base that a cheaper kernel computes, else None."""
+    arr = ctx.const(1)
+    if arr is None or arr.size != 1 or ctx.out_dtype() != "DT_FLOAT":
+        return None
+    # The output shape must be the base's: a [1, 1] exponent would broadcast a lower-rank base.
+    base = ctx.value(0).shape
+    if base is None or arr.ndim > len(base):
+        return None
+    value = float(arr.reshape(()))
+    return value if value in _POW_OPS else None
+
+
+def _pow_by(ctx: EmitCtx, x: str, exponent: float) -> str:
+    t = t_of("DT_FLOAT")
+    if exponent == 3.0:
+        return ctx.add("Mul", [ctx.add("Square", [x], t, suffix="square"), x], t)
+    if exponent == 4.0:
+        return ctx.add("Square", [ctx.add("Square", [x], t, suffix="square")], t)
+    return ctx.add(_POW_OPS[exponent], [x], t)
 
 
 @TFJS.rule("Sign", produces={"Sign", "IsNan", "SelectV2"})

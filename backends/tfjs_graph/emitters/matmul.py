@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,8 +39,11 @@ def matmul(ctx: EmitCtx, a: str, b: str, ranks: tuple[int, int], adj: tuple[bool
     if is_float(ctx):
         t = {"T": Attr.dtype("DT_FLOAT")}
         if ra == rb == 2:
-            return ctx.add("MatMul", [a, b], t | {"transpose_a": Attr.b(adj[0]), "transpose_b": Attr.b(adj[1])},
-                           suffix=suffix)
+            # A transposed operand sends tfjs wasm from XNNPACK to its naive loop: transposing first is cheaper.
+            a = transpose(ctx, a, [1, 0], f"{suffix}/adj_a") if adj[0] else a
+            b = transpose(ctx, b, [1, 0], f"{suffix}/adj_b") if adj[1] else b
+            no = Attr.b(False)
+            return ctx.add("MatMul", [a, b], t | {"transpose_a": no, "transpose_b": no}, suffix=suffix)
         return ctx.add("BatchMatMulV2", [a, b], t | {"adj_x": Attr.b(adj[0]), "adj_y": Attr.b(adj[1])},
                        suffix=suffix)
     if adj[0]:
@@ -121,12 +125,121 @@ def safe_batches(ctx: EmitCtx, refs: list[str], shapes: list[list[Dim]]) -> list
     return fixed
 
 
-@TFJS.rule("MatMul", produces=MATMUL_OPS | RUNTIME_SHAPE_OPS | {"Squeeze", "BroadcastTo"},
+def _lead_target(ctx: EmitCtx, a: str, pad: int, sa: list[Dim], n: int) -> str:
+    """The output shape ``[1] * pad + A.shape[:-1] + [n]``: constant unless two of A's dims are unknown (one is -1)."""
+    lead = list(sa[:-1])
+    if sum(not isinstance(d, int) for d in lead) <= 1:
+        return int_const(ctx, [1] * pad + [d if isinstance(d, int) else -1 for d in lead] + [n], "unflat/shape")
+    return concat_dims(ctx, [[1] * pad, dims_ref(ctx, a, sa, 0, len(lead), "unflat/lead"), [n]], "unflat/shape")
+
+
+def _flat_weight(ctx: EmitCtx, b: str, rank: int, k: int, n: int) -> str:
+    """B with all batch dims 1 as the 2-D ``[k, n]`` matrix (a constant is reshaped here)."""
+    if rank == 2:
+        return b
+    value = ctx.const(1)
+    if value is not None:
+        return ctx.constant(value.reshape(k, n), "b_2d")
+    return _reshape(ctx, b, [k, n], "b_2d")
+
+
+def linear(ctx: EmitCtx, shapes: list[list[Dim]]) -> str | None:
+    """``A @ B`` as Reshape(A, [-1, K]) -> 2-D MatMul -> Reshape(.., [..., N]) when B's batch dims are all 1.
+
+    tfjs runs a rank-2 MatMul several times faster than the broadcast BatchMatMul over the same numbers (wasm:
+    ~7x for [1,56,56,48] x [48,192]), and a rank-2 MatMul fuses its bias and activation (passes/fuse.py). The
+    reshapes between consecutive linears cancel in passes/linear.py. None when the form does not apply
+    (integers, vectors, batched B, or K / N unknown).
+    """
+    sa, sb = shapes
+    ra, rb = len(sa), len(sb)
+    if not is_float(ctx) or min(ra, rb) < 2 or max(ra, rb) < 3 or any(d != 1 for d in sb[:-2]):
+        return None
+    if rb > ra and any(d != 1 for d in sa[:-2]):
+        return None  # the output takes B's (size-1) batch rank over A's real batch: leave it to BatchMatMul
+    k = next((d for d in (sa[-1], sb[-2]) if isinstance(d, int)), None)
+    n = sb[-1]
+    if k is None or not isinstance(n, int):
+        return None
+    a = ctx.input(0) if ra == 2 else _reshape(ctx, ctx.input(0), [-1, k], "flat")
+    y = matmul(ctx, a, _flat_weight(ctx, ctx.input(1), rb, k, n), (2, 2))
+    lead = _ints(sa[:-1])
+    rows = math.prod(lead) if lead is not None else None
+    ctx.graph.shapes[y] = (rows, n)  # passes/linear.py reads the 2-D shape of the product
+    target = _lead_target(ctx, ctx.input(0), rb - ra, sa, n)
+    return ctx.add("Reshape", [y, target], {"T": Attr.dtype("DT_FLOAT")}, suffix="unflat")
+
+
+# The split's price in multiply-adds of the naive kernel it avoids: per product, ops and the tfjs wasm Unpack,
+# which copies the whole operand once per piece (measured with tfjs 4.22 wasm, 1 thread: the naive loop ~1.2 ns
+# per multiply-add, XNNPACK ~0.1 ns, a copied float ~1 ns, ~0.1 ms per op of graph overhead).
+SPLIT_OP_COST = 100_000
+
+
+def _split_pays(count: int, m: int, k: int, n: int) -> bool:
+    """Whether ``count`` 2-D products of [m, k] x [k, n] beat one naive batched product."""
+    return m * k * n >= count * (m * k + k * n) + SPLIT_OP_COST
+
+
+def _matrices(ctx: EmitCtx, i: int, shape: list[int], count: int) -> list[str]:
+    """Input ``i`` (static ``shape``) as ``count`` 2-D matrices: Unpack over its flattened batch."""
+    ref = ctx.input(i)
+    if count == 1:
+        return [_reshape(ctx, ref, shape[-2:], f"m{i}")] if len(shape) != 2 else [ref]
+    if len(shape) != 3:
+        ref = _reshape(ctx, ref, [count, *shape[-2:]], f"m{i}/batch")
+    node = ctx.add("Unpack", [ref], {"num": Attr.i(count), "axis": Attr.i(0), "T": Attr.dtype("DT_FLOAT")},
+                   suffix=f"m{i}")
+    return [node if k == 0 else f"{node}:{k}" for k in range(count)]
+
+
+def split_batches(ctx: EmitCtx, shapes: list[list[Dim]]) -> str | None:
+    """A batched float product as one 2-D MatMul per batch (Unpack -> MatMul x n -> Pack -> Reshape).
+
+    The tfjs wasm BatchMatMul kernel takes the XNNPACK path only for a batch of 1 without transposes; any other
+    batch runs a naive loop ~20x slower (attention scores [heads, T, d] x [heads, d, T]). Needs static batch dims.
+    """
+    sa, sb = shapes
+    if not is_float(ctx) or min(len(sa), len(sb)) < 2 or max(len(sa), len(sb)) < 3:
+        return None
+    ia, ib = _ints(sa), _ints(sb)
+    out = _ints(_broadcast(sa[:-2], sb[:-2]))
+    if ia is None or ib is None or not out:
+        return None
+    count = math.prod(out)
+    if count < 2 or not _split_pays(count, ia[-2], ia[-1], ib[-1]):
+        return None
+    mats = [_matrices(ctx, 0, ia, math.prod(ia[:-2])), _matrices(ctx, 1, ib, math.prod(ib[:-2]))]
+    products = [matmul(ctx, mats[0][_flat_index(index, ia[:-2])], mats[1][_flat_index(index, ib[:-2])], (2, 2),
+                       suffix=f"matmul{k}") for k, index in enumerate(np.ndindex(*out))]
+    packed = ctx.add("Pack", products, {"N": Attr.i(count), "axis": Attr.i(0), "T": Attr.dtype("DT_FLOAT")},
+                     suffix="pack")
+    return packed if len(out) == 1 else _reshape(ctx, packed, [*out, ia[-2], ib[-1]], "unbatch")
+
+
+def _ints(dims: Sequence[Dim]) -> list[int] | None:
+    """``dims`` when all are known sizes, else None."""
+    return [d for d in dims if isinstance(d, int)] if all(isinstance(d, int) for d in dims) else None
+
+
+def _flat_index(index: tuple[int, ...], batch: list[int]) -> int:
+    """The flat batch position of output batch ``index`` in an operand with (broadcast) batch dims ``batch``."""
+    own = index[len(index) - len(batch):]
+    flat = 0
+    for i, d in zip(own, batch, strict=True):
+        flat = flat * d + (0 if d == 1 else i)
+    return flat
+
+
+@TFJS.rule("MatMul", produces=MATMUL_OPS | RUNTIME_SHAPE_OPS | {"Squeeze", "BroadcastTo", "Reshape", "Unpack", "Pack"},
            limits=("batch dims not provably equal (unknown at conversion) are broadcast at run time "
                    "(Shape, BroadcastArgs, BroadcastTo)",))
 def mat_mul(ctx: EmitCtx) -> None:
     """MatMul(A, B) -> Y."""
     shapes = [dims(ctx, 0), dims(ctx, 1)]
+    if (y := linear(ctx, shapes) or split_batches(ctx, shapes)) is not None:
+        ctx.set_output(0, y)
+        return
     refs = [ctx.input(0), ctx.input(1)]
     ra, rb = len(shapes[0]), len(shapes[1])
     if ra == 1:
@@ -145,7 +258,7 @@ def mat_mul(ctx: EmitCtx) -> None:
     ctx.set_output(0, y)
 
 
-@TFJS.rule("Gemm", produces={"MatMul", "Mul", "AddV2"}, limits=("float32 only",))
+@TFJS.rule("Gemm", produces={"MatMul", "Mul", "AddV2", "Transpose"}, limits=("float32 only",))
 def gemm(ctx: EmitCtx) -> None:
     """Gemm(A, B, C?; alpha, beta, transA, transB) -> Y."""
     if not is_float(ctx):
@@ -154,10 +267,13 @@ def gemm(ctx: EmitCtx) -> None:
     adj = (bool(ctx.attr("transA", 0)), bool(ctx.attr("transB", 0)))
     t = {"T": Attr.dtype("DT_FLOAT")}
     b, b_const = ctx.input(1), ctx.const(1)
-    if adj[1] and b_const is not None:
-        # Constant weights are transposed here; this also avoids the wasm _FusedMatMul kernel, which
-        # miscomputes transpose_b=true with a bias (seen with tfjs 4.22 after the bias-fusion pass).
-        b, adj = ctx.constant(np.ascontiguousarray(b_const.T), "b_t"), (adj[0], False)
+    if b_const is not None and (adj[1] or alpha != 1.0):
+        # Constant weights are transposed and scaled here: a transposed operand sends tfjs wasm to its naive
+        # matmul loop, whose fused bias is wrong (tfjs 4.22), and a Mul after the product would keep the bias
+        # from fusing.
+        w = b_const.T if adj[1] else b_const
+        b, adj = ctx.constant(np.ascontiguousarray(w * np.float32(alpha), dtype=np.float32), "b_t"), (adj[0], False)
+        alpha = 1.0
     y = matmul(ctx, ctx.input(0), b, (2, 2), adj)
     if alpha != 1.0:
         y = ctx.add("Mul", [y, ctx.constant(np.float32(alpha), "alpha")], t, suffix="alpha")

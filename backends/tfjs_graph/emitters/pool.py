@@ -146,9 +146,16 @@ def _prepare(ctx: EmitCtx, allow_int: bool = False) -> tuple[str, Window, bool]:
     return to_channels_last(ctx, x, max(rank, 4)), _window(ctx, rank - 2), one_d
 
 
-def _finish(ctx: EmitCtx, y: str, one_d: bool) -> None:
+def _finish(ctx: EmitCtx, y: str, one_d: bool, win: Window | None = None) -> None:
     y = to_channels_first(ctx, y, max(ctx.rank(0), 4))
-    ctx.set_output(0, squeeze_1d(ctx, y) if one_d else y)
+    y = squeeze_1d(ctx, y) if one_d else y
+    shape = ctx.shape(0)
+    if win is not None and win.sizes is not None and win.pads is not None and shape and None not in shape[:2]:
+        # The emitted windows follow onnxruntime, whose ceil_mode output can be one smaller than ONNX shape
+        # inference says; later passes build Reshapes from this shape, so record the true one.
+        counts = win.counts()[1:] if one_d else win.counts()
+        ctx.graph.shapes[y] = (int(shape[0] or 0), int(shape[1] or 0), *counts)
+    ctx.set_output(0, y)
 
 
 def _pool(ctx: EmitCtx, op: str, x: str, win: Window, same: bool) -> str:
@@ -326,7 +333,7 @@ def max_pool(ctx: EmitCtx) -> None:
         y = _pool(ctx, "MaxPool", pad_spatial(ctx, x, win.padded(), -np.inf), win, False)
     if ctx.out_dtype() == "DT_INT32":
         y = _cast(ctx, y, "DT_FLOAT", "DT_INT32", "to_int")
-    _finish(ctx, y, one_d)
+    _finish(ctx, y, one_d, win)
     if indices is not None:
         indices = to_channels_first(ctx, indices, max(ctx.rank(0), 4), "index/to_nchw")
         ctx.set_output(1, squeeze_1d(ctx, indices, "index/squeeze") if one_d else indices)
@@ -394,7 +401,7 @@ def average_pool(ctx: EmitCtx) -> None:
         else:
             raise fail("dynamic_shape", f"AveragePool {auto_pad_of(ctx)} with count_include_pad=0 needs static "
                        "spatial dims", "export the model with static spatial dims")
-    _finish(ctx, y, one_d)
+    _finish(ctx, y, one_d, win)
 
 
 def _lp_power(ctx: EmitCtx, x: str, p: float, suffix: str) -> str:
@@ -423,7 +430,7 @@ def lp_pool(ctx: EmitCtx) -> None:
     else:
         summed = _window_sum_scale(ctx, powered, win, True, False)
     y = _lp_power(ctx, summed, 1.0 / p, "root")
-    _finish(ctx, y, one_d)
+    _finish(ctx, y, one_d, win)
 
 
 def _global(ctx: EmitCtx, op: str, x: str) -> str:

@@ -45,6 +45,59 @@ def _slice_start(start: int, step: int, dim: int | None) -> int | None:
     return None
 
 
+def _strided_rows(shape: Sequence[int], cuts: dict[int, tuple[int, int, int]]) -> list[tuple[int, int, int]] | None:
+    """(dim, begin, size) rows of a contiguous Slice equal to a strided slice of ``shape``, fewest rows first.
+
+    An axis of size n cut with step k > 1 (n divisible by k) is seen as [n/k, k]: the step becomes a
+    column index. Full axes merge into the axis before them and size-1 axes drop. None: no such form.
+    """
+    rows: list[tuple[int, int, int]] = []
+    for a, n in enumerate(shape):
+        start, stop, step = cuts.get(a, (0, n, 1))
+        picked = range(n)[int(start):int(stop):int(step)] if -(2 ** 62) < start < 2 ** 62 else None
+        if picked is None or len(picked) == 0:
+            return None
+        first, count = picked[0], len(picked)
+        if step == 1 or count == 1:
+            rows.append((n, first, count))
+        elif n % step == 0:
+            rows += [(n // step, first // step, count), (step, first % step, 1)]
+        else:
+            return None
+    merged: list[tuple[int, int, int]] = []
+    for dim, begin, size in rows:
+        if dim == 1:
+            continue
+        if merged and begin == 0 and size == dim:
+            d, b, z = merged[-1]
+            merged[-1] = (d * dim, b * dim, z * dim)
+        else:
+            merged.append((dim, begin, size))
+    return merged
+
+
+def _strides_as_slice(ctx: EmitCtx, x: str, shape: Sequence[int | None],
+                      cuts: dict[int, tuple[int, int, int]]) -> str | None:
+    """A Slice with steps > 1 as Reshape + contiguous Slice + Reshape.
+
+    tfjs-wasm runs a strided StridedSlice element by element (Swin's patch merging: 35 ms for a
+    [1,56,56,48] input); its Slice copies rows, and runs rank <= 4 without its generic path.
+    """
+    out = [int(d) for d in ctx.out_shape() or () if d is not None]
+    dims_in = [int(d) for d in shape if d is not None]
+    if len(out) != len(shape) or len(dims_in) != len(shape) or all(st == 1 for _, _, st in cuts.values()) \
+            or any(st < 1 for _, _, st in cuts.values()):
+        return None
+    rows = _strided_rows(dims_in, {a: (int(b), int(e), int(st)) for a, (b, e, st) in cuts.items()})
+    if rows is None or not 0 < len(rows) <= 4:
+        return None
+    dims, begin, size = ([r[i] for r in rows] for i in range(3))
+    y = ctx.add("Reshape", [x, int_const(ctx, dims, "rows/shape")], t_attr(ctx), suffix="rows")
+    y = ctx.add("Slice", [y, int_const(ctx, begin, "rows/begin"), int_const(ctx, size, "rows/size")], t_attr(ctx),
+                suffix="rows/slice")
+    return ctx.add("Reshape", [y, int_const(ctx, out, "shape")], t_attr(ctx))
+
+
 def _run_time_begin(ctx: EmitCtx, begin: list[int], late: dict[int, int]) -> str:
     """``begin`` with the axes of ``late`` (axis -> negative start) set to max(start + dim, 0) at run time."""
     rank = len(begin)
@@ -59,7 +112,7 @@ def _run_time_begin(ctx: EmitCtx, begin: list[int], late: dict[int, int]) -> str
 
 
 @TFJS.rule("Slice", produces={"StridedSlice", "ConcatV2", "GatherV2", "Shape", "Mul", "AddV2", "Maximum", "ReverseV2",
-                            "Identity"},
+                            "Identity", "Reshape", "Slice"},
            limits=("axes and steps must be constant", "non-constant starts/ends need positive steps"))
 def _emit_slice(ctx: EmitCtx) -> None:
     """Slice(data, starts, ends, axes?, steps?) -> output."""
@@ -109,6 +162,11 @@ def _emit_slice(ctx: EmitCtx) -> None:
             if free == (1 << rank) - 1 and all(st == 1 for st in strides):
                 ctx.set_output(0, ctx.add("Identity", [x], t_attr(ctx)))
                 return
+        plain = _strides_as_slice(ctx, x, shape, dict(zip(axes, zip(starts.reshape(-1), ends.reshape(-1), steps,
+                                                                       strict=True), strict=True)))
+        if plain is not None and not late and not flips:
+            ctx.set_output(0, plain)
+            return
         refs = _run_time_begin(ctx, begin, late) if late else int_const(ctx, begin, "begin"), \
             int_const(ctx, end, "end")
     else:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from backends.tfjs_graph.graph import NP_TO_TF, Attr, TfGraph, TfNode
+from backends.tfjs_graph.passes.transposes import View, low_rank_steps, reshape_target, static_shape
 
 Perm = tuple[int, ...]
 
@@ -66,6 +67,12 @@ class LayoutSweep:
         self.phys: dict[str, str] = {}
         self.perm: dict[str, Perm] = {}
         self._cache: dict[tuple[str, Perm], str] = {}
+        # Tensors held as a lazy Reshape/Transpose chain: ref -> (physical tensor, its shape, view).
+        self.view: dict[str, tuple[str, tuple[int, ...], View]] = {}
+        self.uses: dict[str, int] = {}
+        for node in graph.nodes:
+            for ref in node.inputs:
+                self.uses[ref] = self.uses.get(ref, 0) + 1
 
     # -- tensors --------------------------------------------------------------------------
     def rank(self, ref: str) -> int | None:
@@ -104,18 +111,91 @@ class LayoutSweep:
             return phys
         key = (phys, q)
         if key not in self._cache:
-            self._cache[key] = self._transpose(phys, q)
+            self._cache[key] = self._transpose(phys, q, self.phys_shape(ref))
         return self._cache[key]
 
-    def _transpose(self, phys: str, q: Perm) -> str:
+    def _transpose(self, phys: str, q: Perm, phys_shape: tuple[int, ...] | None = None) -> str:
         value = self.g.consts.get(phys)
         label = "".join(str(p) for p in q)
         if value is not None:
             return self.new_const(f"{phys}/t{label}", np.transpose(value, q))
+        if phys_shape is not None:
+            view = View.of(phys_shape, q)
+            if len(view.merged()[1]) < len(view.atoms):  # a lower-rank Transpose between two free Reshapes
+                return self.materialize(phys, phys_shape, view)
+        return self.emit_transpose(phys, q)
+
+    def emit_transpose(self, phys: str, q: Perm) -> str:
+        label = "".join(str(p) for p in q)
         perm = self.new_const(f"{phys}/t{label}/perm", np.asarray(q, dtype=np.int32))
         name = self.g.unique(f"{phys}/t{label}")
         self.out.append(TfNode(name, "Transpose", [phys, perm], {}))
         return name
+
+    def emit_reshape(self, phys: str, shape: tuple[int, ...], hint: str = "") -> str:
+        target = self.int_const(f"{hint or phys}/shape", list(shape))
+        name = self.g.unique(hint or f"{phys}/reshaped")
+        self.out.append(TfNode(name, "Reshape", [phys, target], {}))
+        self.g.shapes[name] = shape
+        return name
+
+    def materialize(self, phys: str, phys_shape: tuple[int, ...], view: View) -> str:
+        """The logical tensor of ``view``: Reshape, one Transpose of the merged atoms, Reshape."""
+        shape, perm = view.merged()
+        ref = phys
+        if _identity(perm):
+            return ref if view.shape() == phys_shape else self.emit_reshape(ref, view.shape())
+        if len(perm) > 4:
+            shape = phys_shape
+            for step_shape, step_perm in low_rank_steps(*view.merged()):
+                ref = self.emit_transpose(ref if step_shape == shape else self.emit_reshape(ref, step_shape), step_perm)
+                shape = tuple(step_shape[p] for p in step_perm)
+            return ref if shape == view.shape() else self.emit_reshape(ref, view.shape())
+        if shape == tuple(d for d in phys_shape if d != 1) and len(phys_shape) > len(shape):
+            # Only size-1 dims differ: transpose the physical tensor as is, its size-1 dims last.
+            axes = [j for j, d in enumerate(phys_shape) if d != 1]
+            perm = (*(axes[p] for p in perm), *(j for j, d in enumerate(phys_shape) if d == 1))
+            shape = phys_shape
+        elif shape != phys_shape:
+            ref = self.emit_reshape(ref, shape)
+        ref = self.emit_transpose(ref, perm)
+        out = tuple(shape[p] for p in perm)
+        return ref if out == view.shape() else self.emit_reshape(ref, view.shape())
+
+    def phys_shape(self, ref: str) -> tuple[int, ...] | None:
+        """The static shape of the physical tensor holding ``ref``."""
+        shape = static_shape(self.g.shapes.get(ref))
+        if shape is None:
+            return None
+        p = self.perm.get(ref) or tuple(range(len(shape)))
+        return tuple(shape[i] for i in inverse(p)) if len(p) == len(shape) else None
+
+    def bind_view(self, ref: str, phys: str, phys_shape: tuple[int, ...], view: View) -> None:
+        """Bind ``ref`` to a view: as a permutation of a reshaped physical tensor when it is one, else lazily."""
+        found = view.as_perm()
+        if found is None:
+            self.view[ref] = (phys, phys_shape, view)
+            self.phys.pop(ref, None)
+            self.perm.pop(ref, None)
+            if self.uses.get(ref, 0) > 1:  # write it once, not once per reader (Swin's Q, K, V)
+                self.settle(ref)
+            return
+        shape, perm = found
+        if shape != phys_shape:
+            phys = self.emit_reshape(phys, shape, ref)
+        self.bind(ref, phys, perm)
+
+    def settle(self, ref: str) -> None:
+        """Write the lazy view of ``ref`` (if any) so that ops other than Reshape/Transpose can read it."""
+        held = self.view.pop(ref, None)
+        if held is None:
+            return
+        phys, phys_shape, view = held
+        nearer = view.channels_last()
+        if nearer is None:
+            self.bind(ref, self.materialize(phys, phys_shape, view), None)
+        else:
+            self.bind(ref, self.materialize(phys, phys_shape, nearer[0]), nearer[1])
 
     def new_const(self, hint: str, value: np.ndarray) -> str:
         """A new Const node holding ``value``."""
@@ -140,6 +220,9 @@ class LayoutSweep:
 
     def run(self) -> None:
         for node in self.g.nodes:
+            if node.op not in ("Transpose", "Reshape"):
+                for ref in node.inputs:
+                    self.settle(ref)
             handler = _HANDLERS.get(node.op) or (_unary if node.op in UNARY else _nary if node.op in NARY
                                                  else _reduce if node.op in REDUCE else None)
             if node.op == "Const" or node.op == "Placeholder":
@@ -155,9 +238,14 @@ Handler = Callable[[LayoutSweep, TfNode], bool]
 def _transpose_node(s: LayoutSweep, node: TfNode) -> bool:
     perm = s.const(node.inputs[1]) if len(node.inputs) == 2 else None
     if perm is None:
+        s.settle(node.inputs[0])
         return False
     p = tuple(int(v) for v in perm.reshape(-1))
     src = node.inputs[0]
+    if src in s.view:
+        phys, phys_shape, view = s.view[src]
+        s.bind_view(node.name, phys, phys_shape, view.transpose(p))
+        return True
     have = s.perm.get(src) or tuple(range(len(p)))
     s.bind(node.name, s.phys.get(src, src), compose(have, p))
     return True
@@ -339,16 +427,25 @@ def _expand_dims(s: LayoutSweep, node: TfNode) -> bool:
 
 
 def _reshape(s: LayoutSweep, node: TfNode) -> bool:
+    """A Reshape of a permuted (or lazily viewed) tensor becomes a lazy view.
+
+    The view is the same Reshape on the physical tensor when the dims it splits or merges stay
+    together there; otherwise it is written as one Transpose when an op needs it.
+    """
     src = node.inputs[0]
-    shape = s.logical_shape(src)
-    p = s.perm.get(src)
-    if p is None or shape is None or any(d is None for d in shape) or len(shape) != len(p):
+    if src in s.view:
+        phys, phys_shape, view = s.view[src]
+    elif src in s.perm and (shape := s.phys_shape(src)) is not None:
+        phys, phys_shape, view = s.phys[src], shape, View.of(shape, s.perm[src])
+    else:
+        s.settle(src)
         return False
-    # Memory order is unchanged when only size-1 dims move: reshape the physical tensor directly.
-    positions = [p[i] for i, d in enumerate(shape) if d != 1]
-    if positions != sorted(positions):
+    target = reshape_target(s.g.shapes.get(node.name), s.const(node.inputs[1]), int(np.prod(phys_shape)))
+    moved = view.reshape(target) if target is not None else None
+    if moved is None:
+        s.settle(src)
         return False
-    s.emit(node, [s.phys[src], s.as_perm(node.inputs[1], None)], None)
+    s.bind_view(node.name, phys, phys_shape, moved)
     return True
 
 
