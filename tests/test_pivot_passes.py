@@ -10,6 +10,7 @@ import onnx_ir as ir
 import pytest
 
 from pivot import ir as pir
+from pivot.errors import InputError
 from pivot.passes import optimize
 from tests.parity import ort_run
 
@@ -72,7 +73,31 @@ FIXTURES = {
             e = Transpose<perm = [0,2,3,1]>(n)
             y = Transpose<perm = [0,1,3,2]>(e)
         }""", ["Transpose", "Conv", "Transpose"]),
+    # GatherElements of constants past 32 choices (onnx's evaluator is wrong there: folded with numpy).
+    "fold_gather_elements_wide": (f"""
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[1,40] x) => (float[1,40] y) {{
+            d = Constant<value = float[1,40] {{{", ".join(str(float(v)) for v in range(40))}}}>()
+            i = Constant<value = int64[1,40] {{{", ".join(str((7 * v) % 40 - (40 if v % 3 == 0 else 0))
+                                                    for v in range(40))}}}>()
+            t = GatherElements<axis = 1>(d, i)
+            y = Add(x, t)
+        }}""", ["Add"]),
 }
+
+
+@pytest.mark.parametrize("indices", ["{40, 0}", "{-41, 0}"])
+def test_gather_elements_fold_refuses_bad_indices(indices: str) -> None:
+    model = onnx.parser.parse_model(f"""
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[1,2] x) => (float[1,2] y) {{
+            d = Constant<value = float[1,40] {{{", ".join("1.0" for _ in range(40))}}}>()
+            i = Constant<value = int64[1,2] {indices}>()
+            t = GatherElements<axis = 1>(d, i)
+            y = Add(x, t)
+        }}""")
+    with pytest.raises(InputError, match="GatherElements"):
+        optimize(ir.serde.deserialize_model(model))
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
