@@ -124,6 +124,24 @@ def lstm() -> Any:
     return dm.randomize_all(LstmTagger())
 
 
+def gru() -> Any:
+    """The lstm model with a 2-layer nn.GRU (linear_before_reset=1 in ONNX) in place of the LSTM."""
+    from torch import nn
+
+    class GruTagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(1000, 128)
+            self.gru = nn.GRU(128, 256, num_layers=2, batch_first=True)
+            self.head = nn.Linear(256, 64)
+
+        def forward(self, ids: Any) -> Any:
+            out, _ = self.gru(self.embed(ids))
+            return self.head(out)
+
+    return dm.randomize_all(GruTagger())
+
+
 # -- the set -------------------------------------------------------------------------------------------
 def _image(name: str, build: Any, size: int = 224, notes: str = "", family: str = "torchvision") -> DynSpec:
     return DynSpec(name, family, build, (InputSpec("pixel_values", (1, 3, size, size)),), ({},),
@@ -160,5 +178,7 @@ MODELS: tuple[DynSpec, ...] = (
             exporters=("torchscript",), notes="HF Whisper encoder, d_model 256, 4 layers, 80 mels x 400 frames"),
     DynSpec("lstm", "torch", lstm, (InputSpec("input_ids", (1, 64), "int64", high=1000, kind="ids"),), ({},),
             exporters=("torchscript",), notes="embedding + 2-layer nn.LSTM hidden 256 over 64 steps + Linear"),
+    DynSpec("gru", "torch", gru, (InputSpec("input_ids", (1, 64), "int64", high=1000, kind="ids"),), ({},),
+            exporters=("torchscript",), notes="embedding + 2-layer nn.GRU hidden 256 over 64 steps + Linear"),
 )
 BY_NAME = {s.name: s for s in MODELS}

@@ -23,7 +23,8 @@ _NEVER = ("torch", "tensorflow", "jax", "keras", "tf2onnx", "onnxruntime", "h5py
 # Nothing of the conversion stack either: what ``--version`` and ``--help`` must start without.
 _LIGHT = (*_NEVER, "onnx", "onnx_ir", "sympy", "ml_dtypes", "numpy", "frontends", "backends", "tfjs_pivot.convert")
 # An ONNX file to a graph model: onnx and onnx_ir load, the other readers, onnx's evaluator and validate do not.
-_ONNX_CONVERT = (*_NEVER, "onnx.reference", "frontends.keras", "frontends.tensorflow", "tfjs_pivot.validate")
+_ONNX_CONVERT = (*_NEVER, "onnx.reference", "frontends.keras", "frontends.tensorflow", "tfjs_pivot.validate",
+                 "sympy.core")  # onnx_ir's sympy stays a stand-in (tfjs_pivot/lazy_modules.py)
 
 _SCRIPT = """
 import json, runpy, sys

@@ -16,6 +16,7 @@ import click
 from pivot.errors import ConversionError, InputError, OutputError
 from tfjs_pivot.cli_args import LazyChoice, OptionalValueCommand, parse_dims, parse_input_shapes, pin_options
 from tfjs_pivot.cli_group import DEBUG_FLAG, LazyCommand, PivotGroup, one_line
+from tfjs_pivot.lazy_modules import defer  # called before the conversion stack loads: onnx_ir imports sympy
 
 if TYPE_CHECKING:  # the modules behind these import onnx, onnx_ir and the frontends: loaded by the commands
     from tfjs_pivot.convert import ConvertOptions, ConvertResult
@@ -58,12 +59,14 @@ def _tfjs_version() -> str:
 
 
 def _input_formats() -> list[str]:
+    defer()
     import frontends
 
     return frontends.input_formats()
 
 
 def _output_formats() -> list[str]:
+    defer()
     from tfjs_pivot.convert import output_formats
 
     return output_formats()
@@ -76,6 +79,7 @@ def _audit_formats() -> list[str]:
 
 
 def _tfjs_backends() -> list[str]:
+    defer()
     from backends.tfjs_graph.support import TFJS_BACKENDS
 
     return list(TFJS_BACKENDS)
@@ -83,6 +87,7 @@ def _tfjs_backends() -> list[str]:
 
 def convert(source: Path, output: Path, options: ConvertOptions) -> ConvertResult:
     """``tfjs_pivot.convert.convert``, imported when a command runs (named here so that tests can replace it)."""
+    defer()
     from tfjs_pivot.convert import convert as run
 
     return run(source, output, options)
@@ -90,6 +95,7 @@ def convert(source: Path, output: Path, options: ConvertOptions) -> ConvertResul
 
 def validate(source: Path, converted: Path, options: ValidateOptions) -> ValidationReport:
     """``tfjs_pivot.validate.validate``, imported when a command runs (named here so that tests can replace it)."""
+    defer()
     from tfjs_pivot.validate import validate as run
 
     return run(source, converted, options)

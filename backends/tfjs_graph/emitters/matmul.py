@@ -18,7 +18,7 @@ from backends.tfjs_graph.emitters.common import (
     runtime_shape,
     transpose,
 )
-from backends.tfjs_graph.graph import Attr
+from backends.tfjs_graph.graph import Attr, TfNode
 from backends.tfjs_graph.registry import TFJS, EmitCtx, fail
 
 Dim = int | str | None
@@ -170,9 +170,9 @@ def linear(ctx: EmitCtx, shapes: list[list[Dim]]) -> str | None:
     return ctx.add("Reshape", [y, target], {"T": Attr.dtype("DT_FLOAT")}, suffix="unflat")
 
 
-# The split's price in multiply-adds of the naive kernel it avoids: per product, ops and the tfjs wasm Unpack,
-# which copies the whole operand once per piece (measured with tfjs 4.22 wasm, 1 thread: the naive loop ~1.2 ns
-# per multiply-add, XNNPACK ~0.1 ns, a copied float ~1 ns, ~0.1 ms per op of graph overhead).
+# The split's price in multiply-adds of the naive kernel it avoids: per product, ops and copying its operands
+# (measured with tfjs 4.22 wasm, 1 thread: the naive loop ~1.2 ns per multiply-add, XNNPACK ~0.1 ns, a copied
+# float ~1 ns, ~0.1 ms per op of graph overhead).
 SPLIT_OP_COST = 100_000
 
 
@@ -181,20 +181,115 @@ def _split_pays(count: int, m: int, k: int, n: int) -> bool:
     return m * k * n >= count * (m * k + k * n) + SPLIT_OP_COST
 
 
-def _matrices(ctx: EmitCtx, i: int, shape: list[int], count: int) -> list[str]:
-    """Input ``i`` (static ``shape``) as ``count`` 2-D matrices: Unpack over its flattened batch."""
-    ref = ctx.input(i)
-    if count == 1:
-        return [_reshape(ctx, ref, shape[-2:], f"m{i}")] if len(shape) != 2 else [ref]
-    if len(shape) != 3:
-        ref = _reshape(ctx, ref, [count, *shape[-2:]], f"m{i}/batch")
-    node = ctx.add("Unpack", [ref], {"num": Attr.i(count), "axis": Attr.i(0), "T": Attr.dtype("DT_FLOAT")},
-                   suffix=f"m{i}")
+# A batched product's smallest size for the depthwise form, in multiply-adds: below, its ~7 nodes of graph
+# overhead (~0.1 ms) cost more than the naive kernel (~1.2 ns per multiply-add) saves.
+DEPTHWISE_MIN_MACS = 150_000
+
+
+def _depthwise_pays(count: int, ia: list[int], ib: list[int]) -> bool:
+    """Whether ``[.., M, K] x [.., K, N]`` runs as one depthwise conv: both operands carry the whole batch."""
+    if math.prod(ia[:-2]) != count or math.prod(ib[:-2]) != count:
+        return False
+    return count * ia[-2] * ia[-1] * ib[-1] >= DEPTHWISE_MIN_MACS
+
+
+def _depthwise(ctx: EmitCtx, count: int, ia: list[int], ib: list[int]) -> str:
+    """``[B, M, K] x [B, K, N]`` as one DepthwiseConv2dNative: input ``[1, M, K, B]``, filter ``[1, K, B, N]``.
+
+    Channel b of the input convolved (VALID, a 1 x K window) with its N filters is A[b] @ B[b]: the output
+    ``[1, M, 1, B * N]`` is the products side by side. tfjs wasm runs it through XNNPACK as B small GEMMs, 3-10x
+    faster than its naive BatchMatMul loop and than B separate MatMuls (whose Split costs more than it saves).
+    The filter may be a run-time tensor. Measured in docs/benchmarks.md ("Batched matmul").
+    """
+    (m, k), n = ia[-2:], ib[-1]
+    a = _reshape(ctx, transpose(ctx, _reshape(ctx, ctx.input(0), [count, m, k], "dw/a3"), [1, 2, 0], "dw/a_t"),
+                 [1, m, k, count], "dw/x")
+    f = _reshape(ctx, transpose(ctx, _reshape(ctx, ctx.input(1), [count, k, n], "dw/b3"), [1, 0, 2], "dw/b_t"),
+                 [1, k, count, n], "dw/filter")
+    one = Attr.ints([1, 1, 1, 1])
+    y = ctx.add("DepthwiseConv2dNative", [a, f], {"strides": one, "dilations": one, "padding": Attr.s("VALID"),
+                "explicit_paddings": Attr.ints([]), "data_format": Attr.s("NHWC"), "T": Attr.dtype("DT_FLOAT")},
+                suffix="dw")
+    y = transpose(ctx, _reshape(ctx, y, [m, count, n], "dw/y3"), [1, 0, 2], "dw/y_t")
+    out = _broadcast(ia[:-2], ib[:-2])
+    return _reshape(ctx, y, [*[int(d) for d in out if d is not None], m, n], "unbatch")
+
+
+def _split(ctx: EmitCtx, ref: str, axis: int, count: int, suffix: str) -> list[str]:
+    """``count`` equal pieces of ``ref`` along ``axis``.
+
+    tfjs wasm slices in JavaScript and reads the whole input once per piece (Split and Unpack alike), so the
+    split form pays only where the products it frees from the naive loop are big (see ``HEAD_SPLIT_MAX``).
+    """
+    node = ctx.add("Split", [int_const(ctx, axis, f"{suffix}/axis"), ref],
+                   {"num_split": Attr.i(count), "T": Attr.dtype("DT_FLOAT")}, suffix=suffix)
     return [node if k == 0 else f"{node}:{k}" for k in range(count)]
 
 
+def _producer(ctx: EmitCtx, ref: str, op: str) -> TfNode | None:
+    """The node of output 0 ``ref`` when it is an ``op`` (searched from the end: producers are recent)."""
+    if ":" in ref:
+        return None
+    return next((n for n in reversed(ctx.graph.nodes) if n.name == ref and n.op == op), None)
+
+
+def _head_view(ctx: EmitCtx, ref: str, count: int) -> tuple[str, int, int, bool] | None:
+    """``ref`` as heads of a projection: ``Transpose(Reshape(x, [1.., T, h, d]), [.., h, T, d] or [.., h, d, T])``.
+
+    Returns (x, T, h * d, whether the heads are transposed) with ``count == h``. Then head k's matrix is a slice of
+    the 2-D ``[T, h * d]`` x along its feature axis (or of its transpose), without the head-split transpose.
+    """
+    t = _producer(ctx, ref, "Transpose")
+    r = _producer(ctx, t.inputs[0], "Reshape") if t is not None else None
+    if t is None or r is None:
+        return None
+    perm = ctx.graph.const_value(t.inputs[1])
+    shape = _ints(ctx.graph.shapes.get(r.name) or [None])
+    if perm is None or shape is None or len(shape) < 3 or any(d != 1 for d in shape[:-3]):
+        return None
+    lead = len(shape) - 3
+    tokens, heads, width = shape[lead:]
+    rest = [int(p) - lead for p in perm]
+    # Reshape is a row-major reinterpretation: x as [T, h * d] holds the same numbers whatever its own shape.
+    if heads != count or rest[:lead] != list(range(-lead, 0)) or rest[lead:] not in ([1, 0, 2], [1, 2, 0]):
+        return None
+    return r.inputs[0], tokens, heads * width, rest[lead:] == [1, 2, 0]
+
+
+# Up to this many heads, attention runs as per-head 2-D MatMuls on slices of the projections (no head-split
+# transposes); more heads, or batches that are not heads of a projection, run as one depthwise conv.
+HEAD_SPLIT_MAX = 8
+
+
+def _few_heads(ctx: EmitCtx, count: int) -> bool:
+    """Whether either operand is ``count <= HEAD_SPLIT_MAX`` heads of a projection (``_head_view``)."""
+    return count <= HEAD_SPLIT_MAX and any(_head_view(ctx, ctx.input(i), count) is not None for i in (0, 1))
+
+
+def _matrices(ctx: EmitCtx, i: int, shape: list[int], count: int) -> list[str]:
+    """Input ``i`` (static ``shape``) as ``count`` 2-D matrices.
+
+    Heads of a projection (``_head_view``) are slices of its 2-D form along the feature axis (transposed once when
+    the product wants each head transposed); anything else is its flattened ``[count * M, K]`` form split along
+    its rows.
+    """
+    ref = ctx.input(i)
+    if count == 1:
+        return [_reshape(ctx, ref, shape[-2:], f"m{i}")] if len(shape) != 2 else [ref]
+    view = _head_view(ctx, ref, count)
+    if view is not None:
+        x, tokens, features, transposed = view
+        if tuple(ctx.graph.shapes.get(x) or ()) != (tokens, features):
+            x = _reshape(ctx, x, [tokens, features], f"m{i}/2d")
+        if transposed:
+            return _split(ctx, transpose(ctx, x, [1, 0], f"m{i}/t"), 0, count, f"m{i}")
+        return _split(ctx, x, 1, count, f"m{i}")
+    rows = _reshape(ctx, ref, [count * shape[-2], shape[-1]], f"m{i}/rows")
+    return _split(ctx, rows, 0, count, f"m{i}")
+
+
 def split_batches(ctx: EmitCtx, shapes: list[list[Dim]]) -> str | None:
-    """A batched float product as one 2-D MatMul per batch (Unpack -> MatMul x n -> Pack -> Reshape).
+    """A batched float product as one 2-D MatMul per batch (Split -> MatMul x n -> ConcatV2 -> Reshape).
 
     The tfjs wasm BatchMatMul kernel takes the XNNPACK path only for a batch of 1 without transposes; any other
     batch runs a naive loop ~20x slower (attention scores [heads, T, d] x [heads, d, T]). Needs static batch dims.
@@ -207,14 +302,41 @@ def split_batches(ctx: EmitCtx, shapes: list[list[Dim]]) -> str | None:
     if ia is None or ib is None or not out:
         return None
     count = math.prod(out)
-    if count < 2 or not _split_pays(count, ia[-2], ia[-1], ib[-1]):
+    if count < 2:
+        return None
+    if not _few_heads(ctx, count) and _depthwise_pays(count, ia, ib):
+        return _depthwise(ctx, count, ia, ib)
+    if not _split_pays(count, ia[-2], ia[-1], ib[-1]):
         return None
     mats = [_matrices(ctx, 0, ia, math.prod(ia[:-2])), _matrices(ctx, 1, ib, math.prod(ib[:-2]))]
     products = [matmul(ctx, mats[0][_flat_index(index, ia[:-2])], mats[1][_flat_index(index, ib[:-2])], (2, 2),
                        suffix=f"matmul{k}") for k, index in enumerate(np.ndindex(*out))]
-    packed = ctx.add("Pack", products, {"N": Attr.i(count), "axis": Attr.i(0), "T": Attr.dtype("DT_FLOAT")},
-                     suffix="pack")
-    return packed if len(out) == 1 else _reshape(ctx, packed, [*out, ia[-2], ib[-1]], "unbatch")
+    m, n = ia[-2], ib[-1]
+    if _heads_merged(ctx, len(out)):
+        # [M, h * N] side by side is the merged-heads layout the next Transpose + Reshape asks for: they cancel
+        # against this Reshape + Transpose (passes/transposes.py), leaving no head-merge copy.
+        wide = _concat(ctx, products, 1)
+        return transpose(ctx, _reshape(ctx, wide, [*out[:-1], m, count, n], "heads"), [*range(len(out) - 1),
+                         len(out), len(out) - 1, len(out) + 1], "unbatch")
+    return _reshape(ctx, _concat(ctx, products, 0), [*out, m, n], "unbatch")
+
+
+def _concat(ctx: EmitCtx, refs: list[str], axis: int) -> str:
+    attrs = {"N": Attr.i(len(refs)), "T": Attr.dtype("DT_FLOAT"), "Tidx": Attr.dtype("DT_INT32")}
+    return ctx.add("ConcatV2", [*refs, int_const(ctx, axis, "concat/axis")], attrs, suffix="concat")
+
+
+def _heads_merged(ctx: EmitCtx, batch_rank: int) -> bool:
+    """Whether the product's only use is the head-merge ``Transpose(.., [.., 2, 1, 3])`` of a leading-1s batch."""
+    uses = list(ctx.node.outputs[0].uses())
+    if len(uses) != 1 or ctx.node.outputs[0].is_graph_output() or uses[0].node.op_type != "Transpose":
+        return False
+    lead = batch_rank - 1
+    perm = uses[0].node.attributes.get("perm")
+    shape = ctx.out_shape()
+    if perm is None or shape is None or any(d != 1 for d in shape[:lead]):
+        return False
+    return list(perm.value) == [*range(lead), lead + 1, lead, lead + 2]
 
 
 def _ints(dims: Sequence[Dim]) -> list[int] | None:
@@ -231,7 +353,8 @@ def _flat_index(index: tuple[int, ...], batch: list[int]) -> int:
     return flat
 
 
-@TFJS.rule("MatMul", produces=MATMUL_OPS | RUNTIME_SHAPE_OPS | {"Squeeze", "BroadcastTo", "Reshape", "Unpack", "Pack"},
+@TFJS.rule("MatMul", produces=MATMUL_OPS | RUNTIME_SHAPE_OPS | {"Squeeze", "BroadcastTo", "Reshape", "Split",
+                                                                "ConcatV2", "DepthwiseConv2dNative"},
            limits=("batch dims not provably equal (unknown at conversion) are broadcast at run time "
                    "(Shape, BroadcastArgs, BroadcastTo)",))
 def mat_mul(ctx: EmitCtx) -> None:

@@ -16,11 +16,18 @@ from backends.tfjs_graph.emitters.recurrent_cells import (
     CellState,
     GateWeights,
     Peepholes,
+    StepInput,
     add_folded,
     advance,
+    chunk_count,
+    input_parts,
     matmul,
     scale_folded,
+    sigmoid_candidate_applies,
+    split_rows,
+    split_sizes,
     step_mask,
+    with_sigmoid_candidate,
 )
 from backends.tfjs_graph.emitters.while_loop import FunctionOps, LoopVar, Ops, while_loop
 from backends.tfjs_graph.graph import Attr
@@ -257,18 +264,26 @@ def _time_order(direction: Direction, steps: int) -> range:
     return range(steps) if direction is Direction.FORWARD else range(steps - 1, -1, -1)
 
 
-def _per_step_inputs(ops: Ops, run: DirectionRun, steps: int) -> list[str]:
-    """``x @ W + bias`` of every step [B, G*H], computed by one MatMul over all steps."""
+def _per_step_inputs(ops: Ops, run: DirectionRun, steps: int) -> list[StepInput]:
+    """``x @ W + bias`` of every step [B, G*H] (a GRU's cut in two), computed by one MatMul over all steps.
+
+    tfjs wasm slices (Split, Unpack) copy their whole input once per output piece, so T pieces cut
+    at once cost T^2 rows; two Split levels (sqrt(T) chunks, then rows) cost about 2 T^1.5.
+    """
     sequence, cell = run.sequence, run.cell
     flat = matmul(ops, ops("Reshape", sequence.time_major, ops.ints([-1, sequence.input_size])),
                   cell.weights.input_kernel)
     if cell.weights.input_bias is not None:
         flat = ops("AddV2", flat, cell.weights.input_bias)
-    projected = ops("Reshape", flat, ops.ints([steps, -1, cell.gate_width]))
-    if steps == 1:
-        return [ops("Squeeze", projected, squeeze_dims=Attr.ints([0]))]
-    unpacked = ops("Unpack", projected, axis=Attr.i(0), num=Attr.i(steps))
-    return [ops.out(unpacked, time) for time in range(steps)]
+    parts = input_parts(cell)
+    columns = split_sizes(ops, flat, parts) if len(parts) > 1 else [flat]
+    chunks = chunk_count(steps)
+    # Rows are time-major [T*B, columns]: each equal piece of B rows is one step, already 2-D.
+    per_part = [[row for chunk in split_rows(ops, part, chunks) for row in split_rows(ops, chunk, steps // chunks)]
+                for part in columns]
+    if len(per_part) == 1:
+        return list(per_part[0])
+    return [(gates, candidate) for gates, candidate in zip(*per_part, strict=True)]
 
 
 def _unrolled(ops: Ops, run: DirectionRun) -> DirectionResult:
@@ -427,7 +442,10 @@ def _run_direction(emission: Emission, sequence: InputSequence, direction: Direc
     weights = _gate_weights(emission, direction)
     initial_hidden = _initial_state(emission, Input.INITIAL_H, direction)
     initial_cell = _initial_state(emission, Input.INITIAL_C, direction) if spec.kind == "LSTM" else None
-    run = DirectionRun(direction, spec.cell(direction, weights), sequence, CellState(initial_hidden, initial_cell))
+    cell = spec.cell(direction, weights)
+    if sigmoid_candidate_applies(cell):
+        cell = with_sigmoid_candidate(emission.ops, cell)
+    run = DirectionRun(direction, cell, sequence, CellState(initial_hidden, initial_cell))
     return (_unrolled if sequence.steps is not None else _looped)(emission.ops, run)
 
 
@@ -456,7 +474,7 @@ def _emit(ctx: EmitCtx, kind: str) -> None:
 RECURRENT_OPS = frozenset({
     "Transpose", "Squeeze", "Slice", "Reshape", "MatMul", "BatchMatMulV2", "AddV2", "Sub", "Mul", "Neg", "RealDiv",
     "Abs", "Minimum", "Maximum", "Sigmoid", "Tanh", "Relu", "Softplus", "LeakyRelu", "Elu", "SelectV2", "Greater",
-    "Less", "ZerosLike", "Split", "Unpack", "Pack", "GatherV2", "ExpandDims", "ConcatV2", "Shape", "StridedSlice",
+    "Less", "ZerosLike", "Split", "SplitV", "Pack", "GatherV2", "ExpandDims", "ConcatV2", "Shape", "StridedSlice",
     "Fill", "TensorListReserve", "TensorListSetItem", "TensorListStack", "StatelessWhile",
 })
 _LIMITS = ("float32 only",

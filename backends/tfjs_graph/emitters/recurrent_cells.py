@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -55,6 +55,8 @@ class Cell:
     clip: float | None = None
     input_forget: bool = False
     linear_before_reset: bool = False
+    # LSTM: the candidate's pre-activation columns are doubled in the weights, so one Sigmoid serves all gates.
+    sigmoid_candidate: bool = False
 
     @property
     def gate_width(self) -> int:
@@ -117,6 +119,19 @@ def _with_recurrence(ops: Ops, projected_input: str, hidden: str | None, recurre
     return ops("AddV2", projected_input, matmul(ops, hidden, recurrent_kernel))
 
 
+def split_rows(ops: Ops, rows: str, count: int) -> list[str]:
+    """``rows`` cut into ``count`` equal pieces along axis 0 by one Split."""
+    if count == 1:
+        return [rows]
+    split = ops("Split", ops.ints(0), rows, num_split=Attr.i(count))
+    return [ops.out(split, k) for k in range(count)]
+
+
+def chunk_count(steps: int) -> int:
+    """The divisor of ``steps`` nearest its square root (from below): the first of two Split levels."""
+    return max(k for k in range(1, int(np.sqrt(steps)) + 1) if steps % k == 0)
+
+
 # -- activations ------------------------------------------------------------------------------
 def apply_activation(ops: Ops, activation: Activation, pre_activation: str, clip: float | None) -> str:
     """An ONNX recurrent activation; ``clip`` bounds its input."""
@@ -151,14 +166,70 @@ def _elu(ops: Ops, x: str, alpha: float) -> str:
 
 
 # -- cells ------------------------------------------------------------------------------------
-CellStep = Callable[[Ops, Cell, str, CellState], StepResult]
+# One step's ``x @ W + bias`` [B, G*H]; a GRU may receive it already cut into (z and r [B, 2H], candidate [B, H]).
+StepInput = str | tuple[str, str]
+CellStep = Callable[[Ops, Cell, StepInput, CellState], StepResult]
 
 
-def _lstm_step(ops: Ops, cell: Cell, projected_input: str, state: CellState) -> StepResult:
+def _whole(projected_input: StepInput) -> str:
+    assert isinstance(projected_input, str), "only a GRU step takes its input cut in two"
+    return projected_input
+
+
+def input_parts(cell: Cell) -> list[int]:
+    """The column widths a step's input may come cut into (by one SplitV over all steps, not one per step)."""
+    hidden = cell.hidden_size
+    return [2 * hidden, hidden] if cell.kind == "GRU" else [cell.gate_width]
+
+
+def sigmoid_candidate_applies(cell: Cell) -> bool:
+    """Default LSTM activations with nothing between the gates' matmul and their activations."""
+    names = tuple(activation.name for activation in cell.activations)
+    return (cell.kind == "LSTM" and names == ("Sigmoid", "Tanh", "Tanh") and cell.clip is None
+            and not cell.input_forget and cell.weights.peepholes is None)
+
+
+def with_sigmoid_candidate(ops: Ops, cell: Cell) -> Cell:
+    """``cell`` computing ``tanh(x) = 2 * sigmoid(2x) - 1`` for the candidate: its weight columns doubled.
+
+    tfjs wasm runs Tanh several times slower than Sigmoid, and one activation over [B, 4H] replaces four
+    ops on [B, H]: the per-op overhead dominates such small tensors.
+    """
+    hidden, weights = cell.hidden_size, cell.weights
+    doubled = np.repeat(np.asarray([1.0, 1.0, 1.0, 2.0], np.float32), hidden)
+    scaled = replace(weights, input_kernel=scale_folded(ops, weights.input_kernel, doubled),
+                     recurrent_kernel=scale_folded(ops, weights.recurrent_kernel, doubled),
+                     input_bias=None if weights.input_bias is None else scale_folded(ops, weights.input_bias, doubled))
+    return replace(cell, weights=scaled, sigmoid_candidate=True)
+
+
+def _lstm_gates(ops: Ops, cell: Cell, stacked: str) -> list[str]:
+    """i, o, f and candidate from the doubled pre-activations: sigmoid, then ``2s - 1`` on the candidate."""
+    hidden = cell.hidden_size
+    scale = np.repeat(np.asarray([1.0, 1.0, 1.0, 2.0], np.float32), hidden)
+    offset = np.repeat(np.asarray([0.0, 0.0, 0.0, -1.0], np.float32), hidden)
+    activated = ops("AddV2", ops("Mul", ops("Sigmoid", stacked), ops.const(scale)), ops.const(offset))
+    return split_gates(ops, activated, 4)
+
+
+def _lstm_sigmoid_candidate_step(ops: Ops, cell: Cell, projected_input: StepInput, state: CellState) -> StepResult:
+    """The default LSTM with one Sigmoid over all four gates (see ``with_sigmoid_candidate``)."""
+    stacked = _with_recurrence(ops, _whole(projected_input), state.hidden, cell.weights.recurrent_kernel)
+    input_gate, output_gate, forget_gate, candidate = _lstm_gates(ops, cell, stacked)
+    new_cell = ops("Mul", input_gate, candidate)
+    if state.cell is not None:
+        new_cell = ops("AddV2", ops("Mul", forget_gate, state.cell), new_cell)
+    new_hidden = ops("Mul", output_gate, ops("Tanh", new_cell))
+    return StepResult(new_hidden, new_cell, new_hidden)
+
+
+def _lstm_step(ops: Ops, cell: Cell, projected_input: StepInput, state: CellState) -> StepResult:
     """ONNX LSTM: gates i, o, f with peepholes on the cell state, candidate c, new hidden ``o * h(C)``."""
+    if cell.sigmoid_candidate:
+        return _lstm_sigmoid_candidate_step(ops, cell, projected_input, state)
     gate_activation, candidate_activation, output_activation = cell.activations  # ONNX f, g, h
     peepholes, previous_cell = cell.weights.peepholes, state.cell
-    stacked = _with_recurrence(ops, projected_input, state.hidden, cell.weights.recurrent_kernel)
+    stacked = _with_recurrence(ops, _whole(projected_input), state.hidden, cell.weights.recurrent_kernel)
     input_pre, output_pre, forget_pre, candidate_pre = split_gates(ops, stacked, 4)
     if peepholes is not None and previous_cell is not None:
         input_pre = ops("AddV2", input_pre, ops("Mul", peepholes.input, previous_cell))
@@ -177,59 +248,69 @@ def _lstm_step(ops: Ops, cell: Cell, projected_input: str, state: CellState) -> 
     return StepResult(new_hidden, new_cell, new_hidden)
 
 
-class GruInputs(NamedTuple):
-    """``x @ W + bias`` split into the GRU's update (z), reset (r) and hidden-candidate (h) parts."""
-
-    update: str
-    reset: str
-    candidate: str
+def split_sizes(ops: Ops, stacked: str, sizes: list[int]) -> list[str]:
+    """``stacked`` [B, sum(sizes)] cut along axis 1 by one SplitV."""
+    split = ops("SplitV", stacked, ops.ints(sizes), ops.ints(1), num_split=Attr.i(len(sizes)))
+    return [ops.out(split, k) for k in range(len(sizes))]
 
 
-def _gru_gates_linear_before_reset(ops: Ops, cell: Cell, inputs: GruInputs, hidden: str | None) -> tuple[str, str]:
-    """linear_before_reset=1: (update gate, candidate pre-activation ``xh + r * (h @ Rh + Rbh)``)."""
-    gate_activation = cell.activations[0]
-    hidden_update = hidden_reset = hidden_candidate = None
-    if hidden is not None:
-        hidden_update, hidden_reset, hidden_candidate = split_gates(
-            ops, matmul(ops, hidden, cell.weights.recurrent_kernel), 3)
-    update = cell.activate(ops, gate_activation, add_folded(ops, inputs.update, hidden_update))
-    reset = cell.activate(ops, gate_activation, add_folded(ops, inputs.reset, hidden_reset))
-    hidden_bias = cell.weights.hidden_bias
-    recurrent = hidden_bias if hidden_candidate is None else add_folded(ops, hidden_candidate, hidden_bias)
-    if recurrent is None:
-        return update, inputs.candidate
-    return update, ops("AddV2", inputs.candidate, ops("Mul", reset, recurrent))
-
-
-def _gru_gates_reset_first(ops: Ops, cell: Cell, inputs: GruInputs, hidden: str | None) -> tuple[str, str]:
-    """linear_before_reset=0: (update gate, candidate pre-activation ``xh + (r * h) @ Rh``)."""
-    gate_activation = cell.activations[0]
-    if hidden is None:  # r only ever multiplies h, which is zero
-        return cell.activate(ops, gate_activation, inputs.update), inputs.candidate
+def _gru_recurrent_candidate(ops: Ops, cell: Cell, hidden: str, reset: str, recurrent_candidate: str | None
+                             ) -> str:
+    """The recurrent part of the candidate: ``r * (h @ Rh + Rbh)`` (linear_before_reset=1) or ``(r * h) @ Rh``."""
+    if recurrent_candidate is not None:
+        return ops("Mul", reset, recurrent_candidate)
     reset_hidden_kernel = cell.weights.reset_hidden_kernel
     assert reset_hidden_kernel is not None, "linear_before_reset=0 keeps Rh apart"
-    hidden_update, hidden_reset = split_gates(ops, matmul(ops, hidden, cell.weights.recurrent_kernel), 2)
-    update = cell.activate(ops, gate_activation, ops("AddV2", inputs.update, hidden_update))
-    reset = cell.activate(ops, gate_activation, ops("AddV2", inputs.reset, hidden_reset))
-    return update, ops("AddV2", inputs.candidate, matmul(ops, ops("Mul", reset, hidden), reset_hidden_kernel))
+    return matmul(ops, ops("Mul", reset, hidden), reset_hidden_kernel)
 
 
-def _gru_step(ops: Ops, cell: Cell, projected_input: str, state: CellState) -> StepResult:
-    """ONNX GRU: update gate z, reset gate r, candidate, new hidden ``(1 - z) * candidate + z * h``."""
-    inputs = GruInputs(*split_gates(ops, projected_input, 3))
-    gates = _gru_gates_linear_before_reset if cell.linear_before_reset else _gru_gates_reset_first
-    update, candidate_pre = gates(ops, cell, inputs, state.hidden)
-    candidate = cell.activate(ops, cell.activations[1], candidate_pre)
-    hidden = state.hidden
+def _gru_recurrent(ops: Ops, cell: Cell, hidden: str) -> tuple[str, str | None]:
+    """(``h @ [Rz Rr]`` [B, 2H], ``h @ Rh + Rbh`` [B, H] with linear_before_reset=1, else None).
+
+    Rbh enters as a 1-D bias of the whole product (zeros under z and r), which passes/fuse.py folds
+    into the MatMul.
+    """
+    hidden_size, weights = cell.hidden_size, cell.weights
+    product = matmul(ops, hidden, weights.recurrent_kernel)
+    if not cell.linear_before_reset:
+        return product, None
+    if weights.hidden_bias is not None:
+        zeros = np.zeros(2 * hidden_size, np.float32)
+        bias = ops.value(weights.hidden_bias)
+        padded = ops.const(np.concatenate([zeros, bias])) if bias is not None else \
+            ops("ConcatV2", ops.const(zeros), weights.hidden_bias, ops.ints(0), N=Attr.i(2))
+        product = ops("AddV2", product, padded)
+    gates, candidate = split_sizes(ops, product, [2 * hidden_size, hidden_size])
+    return gates, candidate
+
+
+def _gru_step(ops: Ops, cell: Cell, projected_input: StepInput, state: CellState) -> StepResult:
+    """ONNX GRU: update gate z and reset gate r under one activation, candidate, new hidden ``(1-z) * c + z * h``."""
+    hidden_size, hidden = cell.hidden_size, state.hidden
+    gate_activation, candidate_activation = cell.activations  # ONNX f, g
+    input_gates, input_candidate = projected_input if isinstance(projected_input, tuple) else \
+        split_sizes(ops, projected_input, [2 * hidden_size, hidden_size])
+    if hidden is None:  # a zero hidden state: r only multiplies h (or h @ Rh + Rbh), and z multiplies h
+        update, reset = split_gates(ops, cell.activate(ops, gate_activation, input_gates), 2)
+        candidate_pre = input_candidate
+        if cell.linear_before_reset and cell.weights.hidden_bias is not None:
+            candidate_pre = ops("AddV2", input_candidate, ops("Mul", reset, cell.weights.hidden_bias))
+    else:
+        recurrent_gates, recurrent_candidate = _gru_recurrent(ops, cell, hidden)
+        gates = cell.activate(ops, gate_activation, ops("AddV2", input_gates, recurrent_gates))
+        update, reset = split_gates(ops, gates, 2)
+        candidate_pre = ops("AddV2", input_candidate,
+                            _gru_recurrent_candidate(ops, cell, hidden, reset, recurrent_candidate))
+    candidate = cell.activate(ops, candidate_activation, candidate_pre)
     # (1 - z) * candidate + z * h, as candidate + z * (h - candidate)
     difference = ops("Sub", hidden, candidate) if hidden is not None else ops("Neg", candidate)
     new_hidden = ops("AddV2", candidate, ops("Mul", update, difference))
     return StepResult(new_hidden, None, new_hidden)
 
 
-def _rnn_step(ops: Ops, cell: Cell, projected_input: str, state: CellState) -> StepResult:
+def _rnn_step(ops: Ops, cell: Cell, projected_input: StepInput, state: CellState) -> StepResult:
     """ONNX RNN: new hidden ``f(x @ W + h @ R + bias)``."""
-    stacked = _with_recurrence(ops, projected_input, state.hidden, cell.weights.recurrent_kernel)
+    stacked = _with_recurrence(ops, _whole(projected_input), state.hidden, cell.weights.recurrent_kernel)
     new_hidden = cell.activate(ops, cell.activations[0], stacked)
     return StepResult(new_hidden, None, new_hidden)
 
@@ -250,7 +331,7 @@ def step_mask(ops: Ops, time: str, lengths: str | None) -> str | None:
     return ops("ExpandDims", ops("Less", time, lengths, t="DT_INT32"), ops.ints(1), t=None)
 
 
-def advance(ops: Ops, cell: Cell, projected_input: str, state: CellState, *, mask: str | None) -> StepResult:
+def advance(ops: Ops, cell: Cell, projected_input: StepInput, state: CellState, *, mask: str | None) -> StepResult:
     """One step; past a sequence's end the state is kept and the output is zero."""
     step = _CELL_STEPS[cell.kind](ops, cell, projected_input, state)
     if mask is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backends.tfjs_graph.graph import TfGraph
+from backends.tfjs_graph.passes.cleanup import cleanup
 from backends.tfjs_graph.passes.fuse import fuse
 from backends.tfjs_graph.passes.layout import channels_last
 from backends.tfjs_graph.passes.linear import sink_reshapes
@@ -16,7 +17,7 @@ GraphPass = Callable[[TfGraph], None]
 
 def default_pipeline() -> Callable[[TfGraph], None]:
     """Layout (channels-last, transpose cancellation), zero pads into convs, fusion, dead-node removal."""
-    passes: list[GraphPass] = [channels_last, fold_pads, sink_reshapes, fuse, TfGraph.remove_unused]
+    passes: list[GraphPass] = [channels_last, fold_pads, sink_reshapes, cleanup, fuse, TfGraph.remove_unused]
 
     def run(graph: TfGraph) -> None:
         for graph_pass in passes:
